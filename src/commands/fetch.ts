@@ -1,0 +1,53 @@
+import {Args, Flags} from '@oclif/core'
+
+import {BaseCommand, onClose} from '../base-command.js'
+import {ARCHES, ARTIFACT_NAMES, DEFAULT_BUSYBOX_VERSION} from '../core/catalog.js'
+import {resolveFetchRequest} from '../core/fetch-request.js'
+import {closeHttp} from '../net/http-client.js'
+import {type FetchResult, fetchArtifact} from '../transfer/fetch-artifact.js'
+import {describeFetch} from '../ui/render-fetch.js'
+
+export default class Fetch extends BaseCommand {
+  static override summary = 'Download a verified artifact, unless the local copy is already up to date.'
+
+  static override description = `Checks PATH against PATH.sha256 first and exits at once, with no network access, when they agree.
+Otherwise downloads the binary and its sidecar concurrently into temp files next to PATH, verifies the sha256, the size and the ELF machine, and renames both into place. An existing good file is never replaced by a bad one.`
+
+  static override examples = [
+    '<%= config.bin %> fetch',
+    '<%= config.bin %> fetch busybox --version 1.36.1 --arch arm64',
+    '<%= config.bin %> fetch --from file:///srv/public-builds --out build/busybox',
+    '<%= config.bin %> fetch kernel --version 6.1.102 --from gs://my-env-fc-kernels',
+  ]
+
+  static override args = {
+    artifact: Args.string({default: 'busybox', description: `Artifact to fetch: ${ARTIFACT_NAMES.join(', ')}.`}),
+  }
+
+  static override flags = {
+    arch: Flags.string({description: `Architecture: ${ARCHES.join(' or ')} (aliases x86_64, aarch64). Default: this host's.`}),
+    force: Flags.boolean({description: 'Download even if the local copy is up to date.'}),
+    from: Flags.string({
+      description: 'Where to download from: https://host/bucket[/prefix], gs://, s3://, file:// or a directory.',
+      env: 'E2B_ARTIFACTS_PUBLIC_URL',
+      helpValue: 'LOCATION',
+    }),
+    layout: Flags.string({description: 'Override the layout detected from the location name.', options: ['public', 'env']}),
+    out: Flags.string({description: 'Destination file. Default: .{artifact}/{version}/{arch}/{file}.', helpValue: 'PATH'}),
+    sha256: Flags.string({description: 'Pinned sha256 digest; the sidecar must agree with it.', helpValue: 'HEX'}),
+    version: Flags.string({description: `Version to fetch. Default for busybox: ${DEFAULT_BUSYBOX_VERSION}.`}),
+  }
+
+  async run(): Promise<FetchResult> {
+    const {args, flags} = await this.parse(Fetch)
+    this.useOutputFlags(flags)
+    onClose(closeHttp)
+    const request = resolveFetchRequest({...flags, artifact: args.artifact})
+    const result = await fetchArtifact(request, {
+      onRetry: (message) => this.reporter.warn(message),
+      onWarning: (message) => this.reporter.warn(message),
+    })
+    this.reporter.action(describeFetch(result))
+    return result
+  }
+}

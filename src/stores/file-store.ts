@@ -1,0 +1,127 @@
+import {createReadStream, createWriteStream} from 'node:fs'
+import {copyFile, link, mkdir, open, readdir, rename, rm, stat} from 'node:fs/promises'
+import path from 'node:path'
+import type {Readable} from 'node:stream'
+import {pipeline} from 'node:stream/promises'
+
+import {ConflictError, IntegrityError, NotFoundError, OperationalError} from '../core/errors.js'
+import type {FileLocation} from '../core/location.js'
+import {HashingStream} from '../integrity/hash.js'
+import {discard, released, tempPathFor} from '../transfer/temp-files.js'
+import type {ObjectBody, ObjectInfo, Store, WriteOptions} from './store.js'
+import {joinKey} from './store.js'
+
+function isErrno(error: unknown, code: string): boolean {
+  return (error as NodeJS.ErrnoException | undefined)?.code === code
+}
+
+/** A local directory with the bucket layout. Writes stage to a temp file and publish with an atomic link or rename. */
+export class FileStore implements Store {
+  readonly provider = 'file'
+  readonly display: string
+  private readonly rootDir: string
+
+  constructor(location: FileLocation, root: string) {
+    this.rootDir = path.join(location.dir, root)
+    this.display = this.rootDir
+  }
+
+  private pathOf(key: string): string {
+    return path.join(this.rootDir, ...key.split('/'))
+  }
+
+  async stat(key: string): Promise<ObjectInfo | undefined> {
+    try {
+      const info = await stat(this.pathOf(key))
+      return info.isFile() ? {key, size: info.size} : undefined
+    } catch (error) {
+      if (isErrno(error, 'ENOENT') || isErrno(error, 'ENOTDIR')) return undefined
+      throw new OperationalError(`cannot stat ${this.pathOf(key)}: ${(error as Error).message}`)
+    }
+  }
+
+  async read(key: string): Promise<ObjectBody> {
+    const file = this.pathOf(key)
+    const info = await this.stat(key)
+    if (!info) throw new NotFoundError(`${file}: not found`)
+    return {body: createReadStream(file, {highWaterMark: 1 << 20}), size: info.size}
+  }
+
+  async write(key: string, body: Buffer | Readable, options: WriteOptions): Promise<ObjectInfo> {
+    const finalPath = this.pathOf(key)
+    await mkdir(path.dirname(finalPath), {recursive: true})
+    const temp = tempPathFor(finalPath)
+    try {
+      const hashing = new HashingStream(0)
+      const handle = await open(temp, 'wx', 0o644)
+      try {
+        await pipeline(Buffer.isBuffer(body) ? [body] : body, hashing, createWriteStream('', {fd: handle.fd, autoClose: false}))
+        await handle.sync()
+      } finally {
+        await handle.close()
+      }
+      const sha256 = hashing.digest()
+      if (sha256 !== options.sha256 || hashing.bytes !== options.size) {
+        throw new IntegrityError(`content written to ${finalPath} does not match: sha256 ${sha256}, ${hashing.bytes} bytes`)
+      }
+      await this.publish(temp, finalPath, options.precondition)
+      released(temp)
+      return {key, sha256, size: hashing.bytes}
+    } catch (error) {
+      await discard(temp)
+      throw error
+    }
+  }
+
+  /** `absent` uses link(2), which fails if the name exists, so two writers can never both win. */
+  private async publish(temp: string, finalPath: string, precondition: WriteOptions['precondition']): Promise<void> {
+    if (precondition === 'any') {
+      await rename(temp, finalPath)
+      return
+    }
+    try {
+      await link(temp, finalPath)
+    } catch (error) {
+      if (isErrno(error, 'EEXIST')) throw new ConflictError(`${finalPath} already exists`)
+      throw error
+    }
+    await rm(temp, {force: true})
+  }
+
+  async *list(prefix: string): AsyncIterable<ObjectInfo> {
+    const start = this.pathOf(prefix)
+    let entries: string[]
+    try {
+      entries = await readdir(start, {recursive: true})
+    } catch (error) {
+      if (isErrno(error, 'ENOENT')) return
+      throw error
+    }
+    for (const entry of entries.sort()) {
+      if (path.basename(entry).startsWith('.')) continue
+      const key = joinKey(prefix, entry.split(path.sep).join('/'))
+      const info = await this.stat(key)
+      if (info) yield info
+    }
+  }
+
+  async remove(key: string): Promise<void> {
+    await rm(this.pathOf(key), {force: true})
+  }
+
+  async copyWithin(source: Store, sourceKey: string, key: string, options: WriteOptions): Promise<ObjectInfo | undefined> {
+    if (!(source instanceof FileStore)) return undefined
+    const finalPath = this.pathOf(key)
+    await mkdir(path.dirname(finalPath), {recursive: true})
+    const temp = tempPathFor(finalPath)
+    try {
+      await copyFile(source.pathOf(sourceKey), temp)
+      await this.publish(temp, finalPath, options.precondition)
+      released(temp)
+      return {key, sha256: options.sha256, size: options.size}
+    } catch (error) {
+      await discard(temp)
+      throw error
+    }
+  }
+}

@@ -1,0 +1,24 @@
+import {UsageError} from '../core/errors.js'
+import type {Location} from '../core/location.js'
+import type {Store} from './store.js'
+
+/**
+ * Opens the store for a location, rooted at `root` inside it. Each provider's
+ * module (and its SDK) is imported only when a location of that kind is used.
+ */
+export async function openStore(location: Location, root = ''): Promise<Store> {
+  switch (location.scheme) {
+    case 'file': {
+      const {FileStore} = await import('./file-store.js')
+      return new FileStore(location, root)
+    }
+    case 'http':
+    case 'https': {
+      const {HttpStore} = await import('./http-store.js')
+      return new HttpStore(location, root)
+    }
+    default: {
+      throw new UsageError(`${location.display}: ${location.scheme} locations are not supported by this command yet`)
+    }
+  }
+}

@@ -1,0 +1,30 @@
+import {IntegrityError, TransientError} from '../core/errors.js'
+import {classifyNetworkError} from '../net/http-client.js'
+import type {ReadOptions, Store} from './store.js'
+
+/** Reads a small object (a sidecar, SHA256SUMS), refusing more than `maxBytes`. */
+export async function readSmall(store: Store, key: string, maxBytes: number, options: ReadOptions = {}): Promise<Buffer> {
+  const {body, size} = await store.read(key, {...options, maxBytes})
+  const where = `${store.display}/${key}`
+  if (size !== undefined && size > maxBytes) {
+    body.destroy()
+    throw new IntegrityError(`${where} is ${size} bytes, larger than the ${maxBytes}-byte limit for this file`)
+  }
+  const chunks: Buffer[] = []
+  let total = 0
+  try {
+    for await (const chunk of body as AsyncIterable<Buffer>) {
+      total += chunk.length
+      if (total > maxBytes) throw new IntegrityError(`${where} is larger than the ${maxBytes}-byte limit for this file`)
+      chunks.push(chunk)
+    }
+  } catch (error) {
+    body.destroy()
+    throw classifyNetworkError(error, `reading ${where}`)
+  }
+  const content = Buffer.concat(chunks)
+  if (size !== undefined && content.length !== size) {
+    throw new TransientError(`${where}: body ended after ${content.length} of ${size} bytes`)
+  }
+  return content
+}

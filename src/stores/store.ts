@@ -1,0 +1,76 @@
+import type {Readable} from 'node:stream'
+
+/** What a store knows about one object without reading its content. */
+export interface ObjectInfo {
+  /** Key relative to the store's root. */
+  readonly key: string
+  readonly size: number
+  /** Lowercase hex sha256 recorded as metadata (`sha256`), when the store holds one. */
+  readonly sha256?: string
+  /** Base64 MD5 as the service reports it, when known. */
+  readonly md5?: string
+  /** Base64 big-endian CRC32C as the service reports it, when known. */
+  readonly crc32c?: string
+  /** Opaque version token (GCS generation, S3 ETag) for preconditions. */
+  readonly version?: string
+}
+
+export interface ReadOptions {
+  readonly signal?: AbortSignal
+  /** Refuse bodies larger than this (sidecars are read with 4 KiB). */
+  readonly maxBytes?: number
+}
+
+export interface ObjectBody {
+  readonly body: Readable
+  /** The length the server announced, when it did. */
+  readonly size?: number
+}
+
+export interface WriteOptions {
+  /** Exact content length. */
+  readonly size: number
+  /** Lowercase hex sha256 of the content: stored as `sha256` metadata and, where supported, checked by the server. */
+  readonly sha256: string
+  /**
+   * `absent`: fail with ConflictError if the key exists (GCS ifGenerationMatch=0, S3 If-None-Match: *).
+   * `any`: overwrite (used with --force).
+   */
+  readonly precondition: 'absent' | 'any'
+  readonly contentType?: string
+  readonly signal?: AbortSignal
+}
+
+/**
+ * One place artifacts live. Keys are relative to the store's root, which is the
+ * location's path; errors are the typed errors from core/errors.
+ */
+export interface Store {
+  /** Safe to print: never carries credentials. */
+  readonly display: string
+  /** Provider family for deciding whether a server-side copy is possible. */
+  readonly provider: 'azure' | 'file' | 'gcs' | 'github' | 'http' | 's3'
+
+  /** Metadata of one object, or undefined when it does not exist. */
+  stat(key: string, options?: ReadOptions): Promise<ObjectInfo | undefined>
+  /** Streams an object. Throws NotFoundError when absent. */
+  read(key: string, options?: ReadOptions): Promise<ObjectBody>
+  /** Writes an object from a stream or buffer, as one atomic publish. Read-only stores throw UsageError. */
+  write(key: string, body: Buffer | Readable, options: WriteOptions): Promise<ObjectInfo>
+  /** Every object under a key prefix (relative to the root), in no particular order. */
+  list(prefix: string, options?: ReadOptions): AsyncIterable<ObjectInfo>
+  /** Removes an object; absent objects are not an error. */
+  remove(key: string): Promise<void>
+  /**
+   * Copies `sourceKey` of `source` to `key` without passing bytes through this
+   * host, when both are on the same provider. Returns undefined when it cannot.
+   */
+  copyWithin?(source: Store, sourceKey: string, key: string, options: WriteOptions): Promise<ObjectInfo | undefined>
+  /** Releases connections so that the process can exit promptly. */
+  close?(): Promise<void>
+}
+
+/** Joins a store root with a relative key. */
+export function joinKey(...parts: string[]): string {
+  return parts.filter((p) => p !== '').join('/')
+}

@@ -1,0 +1,58 @@
+import {createWriteStream} from 'node:fs'
+import {open} from 'node:fs/promises'
+import {pipeline} from 'node:stream/promises'
+
+import {TransientError} from '../core/errors.js'
+import {HashingStream} from '../integrity/hash.js'
+import {classifyNetworkError} from '../net/http-client.js'
+import type {ReadOptions, Store} from '../stores/store.js'
+import {withRetry} from './retry.js'
+import {discard, tempPathFor} from './temp-files.js'
+
+export interface StagedFile {
+  /** The temp file holding the content; the caller renames or discards it. */
+  readonly path: string
+  readonly sha256: string
+  readonly size: number
+  /** The first 64 bytes, for the ELF header check. */
+  readonly head: Buffer
+}
+
+/** One download attempt into a fresh temp file, hashed on the way. */
+async function stageOnce(store: Store, key: string, finalPath: string, options: ReadOptions): Promise<StagedFile> {
+  const where = `${store.display}/${key}`
+  const temp = tempPathFor(finalPath)
+  try {
+    const {body, size: announced} = await store.read(key, options)
+    const hashing = new HashingStream(64)
+    const handle = await open(temp, 'wx', 0o600)
+    try {
+      await pipeline(body, hashing, createWriteStream('', {autoClose: false, fd: handle.fd, highWaterMark: 1 << 20}))
+      await handle.sync()
+    } finally {
+      await handle.close()
+    }
+    if (announced !== undefined && hashing.bytes !== announced) {
+      throw new TransientError(`${where}: body ended after ${hashing.bytes} of ${announced} bytes (truncated)`)
+    }
+    return {head: hashing.head(), path: temp, sha256: hashing.digest(), size: hashing.bytes}
+  } catch (error) {
+    await discard(temp)
+    throw classifyNetworkError(error, `downloading ${where}`)
+  }
+}
+
+/**
+ * Downloads an object into a temp file next to `finalPath`, retrying transient
+ * failures (each retry starts a new file, so a truncated body never survives).
+ */
+export async function stageObject(
+  store: Store,
+  key: string,
+  finalPath: string,
+  options: ReadOptions & {onRetry?: (message: string) => void} = {},
+): Promise<StagedFile> {
+  return withRetry(`downloading ${store.display}/${key}`, () => stageOnce(store, key, finalPath, options), {
+    onRetry: (error, attempt, delayMs) => options.onRetry?.(`${error.message}; retrying (try ${attempt + 1}) in ${Math.round(delayMs)} ms`),
+  })
+}

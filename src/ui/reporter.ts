@@ -1,0 +1,70 @@
+import {redact} from './redact.js'
+
+export interface ReporterOptions {
+  readonly json: boolean
+  readonly quiet: boolean
+}
+
+/** A line of progress that a spinner may animate on a TTY. */
+export interface Progress {
+  update(text: string): void
+  done(): void
+}
+
+/**
+ * Human output, always on stderr. Without a TTY (CI, Makefiles, pipes) it is
+ * one plain line per action and nothing else; on an interactive terminal a
+ * spinner shows progress.
+ */
+export class Reporter {
+  constructor(private readonly options: ReporterOptions) {}
+
+  /** One line per completed action. Silent under --quiet and --json. */
+  action(line: string): void {
+    if (this.options.quiet || this.options.json) return
+    process.stderr.write(`${redact(line)}\n`)
+  }
+
+  /** Warnings are shown unless --quiet; under --json they go to stderr too, keeping stdout pure. */
+  warn(line: string): void {
+    if (this.options.quiet) return
+    process.stderr.write(`warning: ${redact(line)}\n`)
+  }
+
+  async progress(text: string): Promise<Progress> {
+    if (!spinnerAllowed(this.options)) return {done() {}, update() {}}
+    const {default: ora} = await import('ora')
+    const spinner = ora({discardStdin: false, stream: process.stderr, text: redact(text)}).start()
+    return {
+      done: () => spinner.stop(),
+      update: (next) => {
+        spinner.text = redact(next)
+      },
+    }
+  }
+}
+
+/** Spinners only for a person at a terminal: not in CI, not under make -j, not with --json/--quiet. */
+export function spinnerAllowed(options: ReporterOptions, env: NodeJS.ProcessEnv = process.env, isTTY = process.stderr.isTTY): boolean {
+  if (options.json || options.quiet || !isTTY) return false
+  if (env.CI !== undefined && env.CI !== '' && env.CI !== 'false') return false
+  const makeFlags = env.MAKEFLAGS ?? ''
+  const parallelMake = makeFlags.includes('--jobserver') || /^[^-\s]*j/.test(makeFlags) || /(^|\s)-j/.test(makeFlags)
+  return !parallelMake && env.TERM !== 'dumb'
+}
+
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`
+  const units = ['KiB', 'MiB', 'GiB', 'TiB']
+  let value = bytes / 1024
+  let unit = 0
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024
+    unit++
+  }
+  return `${value.toFixed(1)} ${units[unit]}`
+}
+
+export function formatJson(value: unknown): string {
+  return `${redact(JSON.stringify(value, null, 2))}\n`
+}
