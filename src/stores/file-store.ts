@@ -1,5 +1,5 @@
 import {createReadStream, createWriteStream} from 'node:fs'
-import {copyFile, link, mkdir, open, readdir, rename, rm, stat} from 'node:fs/promises'
+import {copyFile, link, mkdir, readdir, rename, rm, stat} from 'node:fs/promises'
 import path from 'node:path'
 import type {Readable} from 'node:stream'
 import {pipeline} from 'node:stream/promises'
@@ -53,13 +53,8 @@ export class FileStore implements Store {
     const temp = tempPathFor(finalPath)
     try {
       const hashing = new HashingStream(0)
-      const handle = await open(temp, 'wx', 0o644)
-      try {
-        await pipeline(Buffer.isBuffer(body) ? [body] : body, hashing, createWriteStream('', {fd: handle.fd, autoClose: false}))
-        await handle.sync()
-      } finally {
-        await handle.close()
-      }
+      const source = Buffer.isBuffer(body) ? [body] : body
+      await pipeline(source, hashing, createWriteStream(temp, {flags: 'wx', flush: true, mode: 0o644}))
       const sha256 = hashing.digest()
       if (sha256 !== options.sha256 || hashing.bytes !== options.size) {
         throw new IntegrityError(`content written to ${finalPath} does not match: sha256 ${sha256}, ${hashing.bytes} bytes`)

@@ -1,5 +1,7 @@
 import {IntegrityError, TransientError} from '../core/errors.js'
 import {classifyNetworkError} from '../net/http-client.js'
+import type {Readable} from 'node:stream'
+
 import type {ReadOptions, Store} from './store.js'
 
 /** Reads a small object (a sidecar, SHA256SUMS), refusing more than `maxBytes`. */
@@ -7,7 +9,7 @@ export async function readSmall(store: Store, key: string, maxBytes: number, opt
   const {body, size} = await store.read(key, {...options, maxBytes})
   const where = `${store.display}/${key}`
   if (size !== undefined && size > maxBytes) {
-    body.destroy()
+    discardBody(body)
     throw new IntegrityError(`${where} is ${size} bytes, larger than the ${maxBytes}-byte limit for this file`)
   }
   const chunks: Buffer[] = []
@@ -19,7 +21,7 @@ export async function readSmall(store: Store, key: string, maxBytes: number, opt
       chunks.push(chunk)
     }
   } catch (error) {
-    body.destroy()
+    discardBody(body)
     throw classifyNetworkError(error, `reading ${where}`)
   }
   const content = Buffer.concat(chunks)
@@ -27,4 +29,10 @@ export async function readSmall(store: Store, key: string, maxBytes: number, opt
     throw new TransientError(`${where}: body ended after ${content.length} of ${size} bytes`)
   }
   return content
+}
+
+/** Stops a body we no longer want; the abort it causes is expected, not an error. */
+function discardBody(body: Readable): void {
+  body.on('error', () => {})
+  body.destroy()
 }

@@ -36,7 +36,7 @@ export interface FetchEvents {
 async function fetchSidecar(store: Store, key: string, request: FetchRequest, events: FetchEvents): Promise<Sidecar | undefined> {
   const where = `${store.display}/${key}`
   try {
-    const content = await withRetry(`reading ${where}`, () => readSmall(store, key, SIDECAR_MAX_BYTES), {
+    const content = await withRetry('sidecar download', () => readSmall(store, key, SIDECAR_MAX_BYTES), {
       onRetry: (error) => events.onRetry?.(`${error.message}; retrying`),
     })
     return parseSidecar(content, where, request.artifact.file)

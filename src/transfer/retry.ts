@@ -32,8 +32,9 @@ export function backoffMs(policy: RetryPolicy, failedAttempt: number, retryAfter
 
 /**
  * Runs `attempt` until it succeeds, fails with a non-transient error, or the
- * tries run out. Only TransientError is retried; the last one is rethrown with
- * the number of tries in its message.
+ * tries run out. Only TransientError is retried; the last one is rethrown as
+ * "`what` failed after N tries: <last error>", so `what` is a short noun
+ * ("download"): the error itself names the URL.
  */
 export async function withRetry<T>(
   what: string,
@@ -47,7 +48,7 @@ export async function withRetry<T>(
     } catch (error) {
       if (!(error instanceof TransientError)) throw error
       if (attemptNumber >= policy.tries) {
-        throw new TransientError(`${what}: ${error.message} (gave up after ${attemptNumber} tries)`, undefined, {cause: error})
+        throw new TransientError(`${what} failed after ${attemptNumber} tries: ${error.message}`, undefined, {cause: error})
       }
       const delayMs = backoffMs(policy, attemptNumber, error.retryAfterMs)
       options.onRetry?.(error, attemptNumber, delayMs)

@@ -1,5 +1,4 @@
 import {createWriteStream} from 'node:fs'
-import {open} from 'node:fs/promises'
 import {pipeline} from 'node:stream/promises'
 
 import {TransientError} from '../core/errors.js'
@@ -25,13 +24,8 @@ async function stageOnce(store: Store, key: string, finalPath: string, options: 
   try {
     const {body, size: announced} = await store.read(key, options)
     const hashing = new HashingStream(64)
-    const handle = await open(temp, 'wx', 0o600)
-    try {
-      await pipeline(body, hashing, createWriteStream('', {autoClose: false, fd: handle.fd, highWaterMark: 1 << 20}))
-      await handle.sync()
-    } finally {
-      await handle.close()
-    }
+    // flush: fsync before close, so a renamed file is durable, not just named.
+    await pipeline(body, hashing, createWriteStream(temp, {flags: 'wx', flush: true, highWaterMark: 1 << 20, mode: 0o600}))
     if (announced !== undefined && hashing.bytes !== announced) {
       throw new TransientError(`${where}: body ended after ${hashing.bytes} of ${announced} bytes (truncated)`)
     }
@@ -52,7 +46,7 @@ export async function stageObject(
   finalPath: string,
   options: ReadOptions & {onRetry?: (message: string) => void} = {},
 ): Promise<StagedFile> {
-  return withRetry(`downloading ${store.display}/${key}`, () => stageOnce(store, key, finalPath, options), {
+  return withRetry('download', () => stageOnce(store, key, finalPath, options), {
     onRetry: (error, attempt, delayMs) => options.onRetry?.(`${error.message}; retrying (try ${attempt + 1}) in ${Math.round(delayMs)} ms`),
   })
 }

@@ -1,0 +1,74 @@
+import assert from 'node:assert/strict'
+import {readFile} from 'node:fs/promises'
+import path from 'node:path'
+import {describe, it} from 'node:test'
+
+import {ExitCode, exitCodeOf, ConflictError, IntegrityError, NotFoundError, OperationalError, TransientError, UsageError} from '../../src/core/errors.js'
+import {FAST_FETCH_OPTIONS} from '../../src/fast-path.js'
+import {redact} from '../../src/ui/redact.js'
+import {formatBytes, spinnerAllowed} from '../../src/ui/reporter.js'
+import {PROJECT_ROOT} from '../support/cli.js'
+
+describe('exit codes', () => {
+  it('maps every error class to its documented code in one place', () => {
+    assert.equal(exitCodeOf(new OperationalError('x')), 1)
+    assert.equal(exitCodeOf(new TransientError('x')), 1)
+    assert.equal(exitCodeOf(new UsageError('x')), 2)
+    assert.equal(exitCodeOf(new IntegrityError('x')), 3)
+    assert.equal(exitCodeOf(new NotFoundError('x')), 4)
+    assert.equal(exitCodeOf(new ConflictError('x')), 5)
+    assert.equal(exitCodeOf(Object.assign(new Error('Nonexistent flag'), {oclif: {exit: 2}})), ExitCode.usage)
+    assert.equal(exitCodeOf(new Error('boom')), 1)
+  })
+})
+
+describe('redact', () => {
+  it('hides token values, URL credentials and signed query strings', () => {
+    process.env.GITHUB_TOKEN = 'ghp_sentinel_123456'
+    try {
+      const text = redact('GET https://u:pw@api.github.com/x?token=abc failed; Authorization: Bearer ghp_sentinel_123456 and authorization: token zzz')
+      assert.ok(!text.includes('ghp_sentinel_123456'))
+      assert.ok(!text.includes('pw@'))
+      assert.ok(!text.includes('token=abc'))
+      assert.ok(!text.includes('zzz'))
+      assert.match(text, /GET https:\/\/api\.github\.com\/x failed/)
+    } finally {
+      delete process.env.GITHUB_TOKEN
+    }
+  })
+})
+
+describe('spinnerAllowed', () => {
+  const tty = {json: false, quiet: false}
+  it('shows a spinner only to a person at a terminal', () => {
+    assert.equal(spinnerAllowed(tty, {}, true), true)
+    assert.equal(spinnerAllowed(tty, {}, false), false)
+    assert.equal(spinnerAllowed(tty, {CI: 'true'}, true), false)
+    assert.equal(spinnerAllowed(tty, {MAKEFLAGS: ' -j4 --jobserver-auth=3,4'}, true), false)
+    assert.equal(spinnerAllowed(tty, {MAKEFLAGS: 'j'}, true), false)
+    assert.equal(spinnerAllowed(tty, {MAKEFLAGS: 's'}, true), true)
+    assert.equal(spinnerAllowed({json: true, quiet: false}, {}, true), false)
+    assert.equal(spinnerAllowed({json: false, quiet: true}, {}, true), false)
+  })
+})
+
+describe('formatBytes', () => {
+  it('uses binary units', () => {
+    assert.equal(formatBytes(512), '512 B')
+    assert.equal(formatBytes(1982256), '1.9 MiB')
+  })
+})
+
+describe('fast path', () => {
+  it('knows exactly the flags the oclif fetch command has', async () => {
+    const manifest = JSON.parse(await readFile(path.join(PROJECT_ROOT, 'oclif.manifest.json'), 'utf8')) as {
+      commands: Record<string, {flags: Record<string, {type: string; char?: string}>}>
+    }
+    const flags = manifest.commands.fetch?.flags ?? {}
+    assert.deepEqual(Object.keys(FAST_FETCH_OPTIONS).sort(), Object.keys(flags).sort())
+    for (const [name, option] of Object.entries(FAST_FETCH_OPTIONS)) {
+      assert.equal(option.type === 'boolean' ? 'boolean' : 'option', flags[name]?.type, `type of --${name}`)
+      assert.equal('short' in option ? option.short : undefined, flags[name]?.char, `short form of --${name}`)
+    }
+  })
+})
