@@ -1,6 +1,6 @@
 import {Command, Flags} from '@oclif/core'
 
-import {ExitCode, exitCodeOf, kindOf} from './core/errors.js'
+import {ExitCode, ReportedFailure, exitCodeOf, kindOf} from './core/errors.js'
 import {redact} from './ui/redact.js'
 import {Reporter, formatJson} from './ui/reporter.js'
 
@@ -41,7 +41,10 @@ export abstract class BaseCommand extends Command {
     const message = redact(firstLine(error.message || String(error)))
     process.stderr.write(`e2b-artifacts: error: ${message}\n`)
     if (this.argv.includes('--verbose') || process.env.DEBUG) process.stderr.write(`${redact(error.stack ?? '')}\n`)
-    if (this.jsonEnabled()) this.logJson({error: {exitCode, kind: kindOf(error), message}})
+    if (this.jsonEnabled()) {
+      const failure = {error: {exitCode, kind: kindOf(error), message}}
+      this.logJson(error instanceof ReportedFailure ? {...error.report, ...failure} : failure)
+    }
     process.exitCode = exitCode === ExitCode.ok ? 0 : exitCode
   }
 

@@ -79,3 +79,19 @@ export function kindOf(error: unknown): string {
   if (error instanceof ArtifactError) return error.kind
   return exitCodeOf(error) === ExitCode.usage ? 'usage' : 'operational'
 }
+
+/**
+ * The command did its work and the outcome is a failure (verify findings, copy
+ * conflicts). It carries the report, so that --json prints one document that
+ * holds both the report and the error.
+ */
+export class ReportedFailure extends ArtifactError {
+  readonly kind = 'reported-failure'
+  constructor(
+    message: string,
+    readonly exitCode: ExitCodeValue,
+    readonly report: object,
+  ) {
+    super(message)
+  }
+}

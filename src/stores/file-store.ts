@@ -83,18 +83,19 @@ export class FileStore implements Store {
     await rm(temp, {force: true})
   }
 
+  /** Like a bucket listing, `prefix` is a plain string prefix of keys, not necessarily a directory. */
   async *list(prefix: string): AsyncIterable<ObjectInfo> {
-    const start = this.pathOf(prefix)
+    const dirKey = prefix.slice(0, prefix.lastIndexOf('/') + 1).replace(/\/$/, '')
     let entries: string[]
     try {
-      entries = await readdir(start, {recursive: true})
+      entries = await readdir(this.pathOf(dirKey), {recursive: true})
     } catch (error) {
-      if (isErrno(error, 'ENOENT')) return
+      if (isErrno(error, 'ENOENT') || isErrno(error, 'ENOTDIR')) return
       throw error
     }
     for (const entry of entries.sort()) {
-      if (path.basename(entry).startsWith('.')) continue
-      const key = joinKey(prefix, entry.split(path.sep).join('/'))
+      const key = joinKey(dirKey, entry.split(path.sep).join('/'))
+      if (!key.startsWith(prefix) || key.split('/').some((part) => part.startsWith('.'))) continue
       const info = await this.stat(key)
       if (info) yield info
     }

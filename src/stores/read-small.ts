@@ -36,3 +36,22 @@ function discardBody(body: Readable): void {
   body.on('error', () => {})
   body.destroy()
 }
+
+/** The first `bytes` bytes of an object (an ELF header), without downloading the rest. */
+export async function readHead(store: Store, key: string, bytes: number, options: ReadOptions = {}): Promise<Buffer> {
+  const {body} = await store.read(key, options)
+  const chunks: Buffer[] = []
+  let total = 0
+  try {
+    for await (const chunk of body as AsyncIterable<Buffer>) {
+      chunks.push(chunk)
+      total += chunk.length
+      if (total >= bytes) break
+    }
+  } catch (error) {
+    throw classifyNetworkError(error, `reading ${store.display}/${key}`)
+  } finally {
+    discardBody(body)
+  }
+  return Buffer.concat(chunks).subarray(0, bytes)
+}

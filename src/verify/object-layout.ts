@@ -1,0 +1,48 @@
+import {ARCHES, type Arch, type Artifact} from '../core/catalog.js'
+import type {ObjectInfo} from '../stores/store.js'
+
+/** One `{version}/{arch}/{file}` (or legacy `{version}/{file}`) slot and what a location holds there. */
+export interface Slot {
+  readonly version: string
+  readonly arch?: Arch
+  /** Key of the binary relative to the artifact root. */
+  readonly key: string
+  binary?: ObjectInfo
+  sidecar?: ObjectInfo
+}
+
+export interface Grouped {
+  readonly slots: Slot[]
+  /** Keys that fit no slot: neither the artifact's file nor its sidecar. */
+  readonly unexpected: string[]
+}
+
+/** Parses a key under an artifact root into its version, arch and file name; undefined for anything else. */
+export function parseArtifactKey(artifact: Artifact, key: string): {version: string; arch?: Arch; sidecar: boolean; binaryKey: string} | undefined {
+  const parts = key.split('/')
+  const file = parts.at(-1)
+  const sidecar = file === `${artifact.file}.sha256`
+  if (file !== artifact.file && !sidecar) return undefined
+  const binaryKey = sidecar ? key.slice(0, -'.sha256'.length) : key
+  if (parts.length === 3 && (ARCHES as readonly string[]).includes(parts[1]!)) return {arch: parts[1] as Arch, binaryKey, sidecar, version: parts[0]!}
+  if (parts.length === 2) return {binaryKey, sidecar, version: parts[0]!}
+  return undefined
+}
+
+/** Groups listed objects into slots, each with its binary and sidecar. */
+export function groupObjects(artifact: Artifact, objects: Iterable<ObjectInfo>): Grouped {
+  const slots = new Map<string, Slot>()
+  const unexpected: string[] = []
+  for (const object of objects) {
+    const parsed = parseArtifactKey(artifact, object.key)
+    if (!parsed) {
+      unexpected.push(object.key)
+      continue
+    }
+    const slot = slots.get(parsed.binaryKey) ?? {arch: parsed.arch, key: parsed.binaryKey, version: parsed.version}
+    if (parsed.sidecar) slot.sidecar = object
+    else slot.binary = object
+    slots.set(parsed.binaryKey, slot)
+  }
+  return {slots: [...slots.values()].sort((a, b) => a.key.localeCompare(b.key)), unexpected: unexpected.sort()}
+}
