@@ -46,7 +46,7 @@ describe('verify --file', () => {
     const file = path.join(mirror, 'busybox', V, 'amd64', 'busybox')
     const result = await verify('--file', file, '--arch', 'amd64')
     assert.equal(result.code, 0, result.stderr)
-    assert.match(result.stderr, /^OK +1\.35\.0\/amd64? +|^OK  -  .*matches its sidecar/m)
+    assert.match(result.stderr, /^OK {2}- {2}\S+\/busybox matches its sidecar$/m)
   })
 
   it('fails a modified file with exit 3, and a wrong arch too', async () => {
