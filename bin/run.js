@@ -1,11 +1,9 @@
 #!/usr/bin/env node
-// An up-to-date `fetch` runs on every `make`: answer it before loading oclif.
+// `fetch` runs on every `make`: well-formed fetches skip loading oclif (see src/fast-path.ts).
 const {tryFastPath} = await import('../dist/fast-path.js')
-if (await tryFastPath(process.argv.slice(2))) {
-  process.exitCode = 0
-} else {
+if (!(await tryFastPath(process.argv.slice(2)))) {
   const {execute} = await import('@oclif/core')
   await execute({dir: import.meta.url})
-  // Pooled connections and SDK timers must not hold a finished command open.
-  process.exit()
 }
+// Pooled connections and SDK timers must not hold a finished command open.
+process.exit()

@@ -1,7 +1,6 @@
 import {Command, Flags} from '@oclif/core'
 
-import {ExitCode, ReportedFailure, exitCodeOf, kindOf} from './core/errors.js'
-import {redact} from './ui/redact.js'
+import {renderFailure} from './ui/render-error.js'
 import {Reporter, formatJson} from './ui/reporter.js'
 
 /** Cleanups (connection pools) that must run before the process exits. */
@@ -14,8 +13,8 @@ export function onClose(closer: () => Promise<void>): void {
 /**
  * The behaviour every command shares: --json/--quiet/--verbose, one-line
  * errors on stderr, and the documented exit code for every error. oclif would
- * exit 1 under --json whatever the error was; this is the one place that
- * stops it.
+ * exit 1 under --json whatever the error was; catch() here is the one place
+ * that stops it (by rendering the error itself and not rethrowing).
  */
 export abstract class BaseCommand extends Command {
   static override enableJsonFlag = true
@@ -36,24 +35,12 @@ export abstract class BaseCommand extends Command {
     process.stdout.write(formatJson(json))
   }
 
-  override async catch(error: Error & {exitCode?: number}): Promise<void> {
-    const exitCode = exitCodeOf(error)
-    const message = redact(firstLine(error.message || String(error)))
-    process.stderr.write(`e2b-artifacts: error: ${message}\n`)
-    if (this.argv.includes('--verbose') || process.env.DEBUG) process.stderr.write(`${redact(error.stack ?? '')}\n`)
-    if (this.jsonEnabled()) {
-      const failure = {error: {exitCode, kind: kindOf(error), message}}
-      this.logJson(error instanceof ReportedFailure ? {...error.report, ...failure} : failure)
-    }
-    process.exitCode = exitCode === ExitCode.ok ? 0 : exitCode
+  override async catch(error: Error): Promise<void> {
+    process.exitCode = renderFailure(error, {json: this.jsonEnabled(), verbose: this.argv.includes('--verbose')})
   }
 
   override async finally(error: Error | undefined): Promise<void> {
     await Promise.allSettled(closers.splice(0).map((close) => close()))
     await super.finally(error)
   }
-}
-
-function firstLine(message: string): string {
-  return message.split('\n').find((line) => line.trim() !== '')?.trim() ?? message
 }

@@ -1,9 +1,8 @@
 import {type ParseArgsConfig, parseArgs} from 'node:util'
 
-import {resolveFetchRequest} from './core/fetch-request.js'
-import {checkUpToDate} from './transfer/up-to-date.js'
-import {describeFetch} from './ui/render-fetch.js'
-import {formatJson} from './ui/reporter.js'
+import {runFetch} from './run-fetch.js'
+import {renderFailure} from './ui/render-error.js'
+import {Reporter, formatJson} from './ui/reporter.js'
 
 /**
  * The options of `fetch` (see src/commands/fetch.ts and base-command.ts). A
@@ -22,30 +21,33 @@ export const FAST_FETCH_OPTIONS = {
   version: {type: 'string'},
 } as const satisfies ParseArgsConfig['options']
 
+type FetchValues = {[K in keyof typeof FAST_FETCH_OPTIONS]?: (typeof FAST_FETCH_OPTIONS)[K]['type'] extends 'boolean' ? boolean : string}
+
 /**
- * Answers an up-to-date `fetch` without loading oclif, which alone costs more
- * than a whole Node.js start-up. It handles only that one case and returns
- * false for anything else (help, --force, odd arguments, any error, any
- * download), so that the full command does the work and owns every message.
+ * Runs `fetch` without loading oclif, which alone costs more than a whole
+ * Node.js start-up, and `fetch` runs on every `make`. Only well-formed
+ * invocations take this path: anything Node's strict parser rejects (help,
+ * unknown flags, extra arguments) returns false, and oclif handles it and
+ * owns its messages. Execution and error rendering are the command's own.
+ * E2B_ARTIFACTS_FAST_PATH=0 turns it off (tests use it to cover the oclif path).
  */
 export async function tryFastPath(argv: readonly string[]): Promise<boolean> {
-  if (argv[0] !== 'fetch') return false
-  let values: {[K in keyof typeof FAST_FETCH_OPTIONS]?: (typeof FAST_FETCH_OPTIONS)[K]['type'] extends 'boolean' ? boolean : string}
+  if (argv[0] !== 'fetch' || process.env.E2B_ARTIFACTS_FAST_PATH === '0') return false
+  let values: FetchValues
   let positionals: string[]
   try {
     ;({positionals, values} = parseArgs({allowPositionals: true, args: argv.slice(1), options: FAST_FETCH_OPTIONS, strict: true}))
   } catch {
     return false
   }
-  if (positionals.length > 1 || values.force) return false
-  let result
+  if (positionals.length > 1) return false
+  const json = values.json ?? false
   try {
-    result = await checkUpToDate(resolveFetchRequest({...values, artifact: positionals[0]}))
-  } catch {
-    return false
+    const result = await runFetch({...values, artifact: positionals[0]}, new Reporter({json, quiet: values.quiet ?? false}))
+    if (json) process.stdout.write(formatJson(result))
+    process.exitCode = 0
+  } catch (error) {
+    process.exitCode = renderFailure(error, {json, verbose: values.verbose ?? false})
   }
-  if (!result) return false
-  if (values.json) process.stdout.write(formatJson(result))
-  else if (!values.quiet) process.stderr.write(`${describeFetch(result)}\n`)
   return true
 }

@@ -1,11 +1,9 @@
 import {Args, Flags} from '@oclif/core'
 
-import {BaseCommand, onClose} from '../base-command.js'
+import {BaseCommand} from '../base-command.js'
 import {ARCHES, ARTIFACT_NAMES, DEFAULT_BUSYBOX_VERSION} from '../core/catalog.js'
-import {resolveFetchRequest} from '../core/fetch-request.js'
-import {closeHttp} from '../net/http-client.js'
-import {type FetchResult, fetchArtifact} from '../transfer/fetch-artifact.js'
-import {describeFetch} from '../ui/render-fetch.js'
+import {runFetch} from '../run-fetch.js'
+import type {FetchResult} from '../transfer/fetch-artifact.js'
 
 export default class Fetch extends BaseCommand {
   static override summary = 'Download a verified artifact, unless the local copy is already up to date.'
@@ -41,13 +39,6 @@ Otherwise downloads the binary and its sidecar concurrently into temp files next
   async run(): Promise<FetchResult> {
     const {args, flags} = await this.parse(Fetch)
     this.useOutputFlags(flags)
-    onClose(closeHttp)
-    const request = resolveFetchRequest({...flags, artifact: args.artifact})
-    const result = await fetchArtifact(request, {
-      onRetry: (message) => this.reporter.warn(message),
-      onWarning: (message) => this.reporter.warn(message),
-    })
-    this.reporter.action(describeFetch(result))
-    return result
+    return runFetch({...flags, artifact: args.artifact}, this.reporter)
   }
 }

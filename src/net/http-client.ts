@@ -3,6 +3,7 @@ import type {Dispatcher} from 'undici'
 
 import {ArtifactError, NotFoundError, OperationalError, TransientError} from '../core/errors.js'
 import {isLoopbackHost, redactUrl} from '../core/location.js'
+import {loadUndici} from './undici-lite.js'
 
 export const MAX_REDIRECTS = 5
 
@@ -48,7 +49,7 @@ let dispatcher: Dispatcher | undefined
 
 async function getDispatcher(): Promise<Dispatcher> {
   if (!dispatcher) {
-    const {Agent} = await import('undici')
+    const {Agent} = await loadUndici()
     const timeout = timeoutMs()
     // headersTimeout bounds a silent server; bodyTimeout bounds a stalled body between chunks.
     dispatcher = new Agent({bodyTimeout: timeout, connectTimeout: timeout, headersTimeout: timeout, keepAliveTimeout: 4000})
@@ -113,7 +114,7 @@ function statusError(status: number, headers: HttpResponse['headers'], shown: st
  * errors (404 → not found, 408/429/5xx → transient). The caller owns the body.
  */
 export async function httpRequest(url: string, options: HttpRequestOptions = {}): Promise<HttpResponse> {
-  const {request} = await import('undici')
+  const {request} = await loadUndici()
   const agent = await getDispatcher()
   const method = options.method ?? 'GET'
   const trusted = new Set(options.credentialOrigins ?? [new URL(url).origin])
@@ -125,7 +126,7 @@ export async function httpRequest(url: string, options: HttpRequestOptions = {})
     )
     let response: Dispatcher.ResponseData
     try {
-      response = await request(current, {dispatcher: agent, headers, method, signal: options.signal})
+      response = await request(agent, {headers, method, origin: current.origin, path: `${current.pathname}${current.search}`, signal: options.signal})
     } catch (error) {
       throw classifyNetworkError(error, `${method} ${shown}`)
     }

@@ -169,6 +169,26 @@ describe('fetch: the happy path', () => {
   })
 })
 
+describe('fetch: the oclif command and the fast path behave alike', () => {
+  it('fetches, reports up to date, and fails with the same exit codes and lines through oclif', async () => {
+    const viaOclif = {E2B_ARTIFACTS_FAST_PATH: '0'}
+    const args = ['fetch', '--version', V, '--arch', 'amd64', '--from', from]
+    const fetched = await runCli([...args, '--json'], {cwd: dir, env: viaOclif})
+    assert.equal(fetched.code, 0, fetched.stderr)
+    assert.equal(JSON.parse(fetched.stdout).status, 'fetched')
+    await assertInstalled(amd64)
+    const upToDate = await runCli(args, {cwd: dir, env: viaOclif})
+    assert.match(upToDate.stderr, /is up to date/)
+    server.fault(OBJECT, [{kind: 'flip'}, {kind: 'flip'}])
+    const [slow, fast] = await Promise.all([runCli([...args, '--force'], {cwd: dir, env: viaOclif}), runCli([...args, '--force', '--json'], {cwd: dir})])
+    assert.equal(slow.code, 3)
+    assert.equal(fast.code, 3)
+    assert.equal(slow.stderr, fast.stderr, 'the same one error line either way')
+    assert.equal(JSON.parse(fast.stdout).error.exitCode, 3)
+    await assertInstalled(amd64)
+  })
+})
+
 describe('fetch: transient faults are retried', () => {
   for (const [name, faults] of [
     ['HTTP 503 twice', [{kind: 'status', status: 503}, {kind: 'status', status: 503}]],

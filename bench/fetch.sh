@@ -1,0 +1,250 @@
+#!/usr/bin/env bash
+# Benchmarks `e2b-artifacts fetch` against its baselines, each case in one
+# hyperfine run so that both sides see the same machine state:
+#   noop        fetch of an up-to-date file          vs `node -e 0`               target <= 2.0x
+#   cold-small  2 MB busybox, 50 ms per response     vs bench/baseline/fetch-busybox.sh  <= 1.5x
+#   cold-large  512 MB ELF artifact, peak RSS too    vs bench/baseline/fetch-busybox.sh  <= 0.9x, RSS <= 150 MB
+# Prints a table of medians and ratios on stdout (hyperfine's own report goes
+# to stderr) and keeps the raw JSON under bench/results/. See bench/README.md.
+#
+# usage: bash bench/fetch.sh [noop|cold-small|cold-large|all]
+# Run counts: NOOP_RUNS (40), SMALL_RUNS (20), LARGE_RUNS (5), RSS_RUNS (3).
+set -euo pipefail
+
+repo=$(cd "$(dirname "$0")/.." && pwd)
+cd "$repo"
+# Command lines are built as strings for hyperfine and split on spaces.
+[[ $repo != *[[:space:]]* ]] || { echo "bench/fetch.sh: the repository path must not contain spaces: $repo" >&2; exit 1; }
+
+which_case=${1:-all}
+case $which_case in
+  noop | cold-small | cold-large) cases=("$which_case") ;;
+  all) cases=(noop cold-small cold-large) ;;
+  *)
+    echo "usage: bash bench/fetch.sh [noop|cold-small|cold-large|all]" >&2
+    exit 2
+    ;;
+esac
+
+NOOP_RUNS=${NOOP_RUNS:-40}
+SMALL_RUNS=${SMALL_RUNS:-20}
+LARGE_RUNS=${LARGE_RUNS:-5}
+RSS_RUNS=${RSS_RUNS:-3}
+
+SMALL_VERSION=1.36.1
+LARGE_VERSION=v0.0.0-bench512m
+LARGE_BYTES=$((512 * 1024 * 1024))
+BUCKET=bench-bucket
+ARCH=amd64
+
+cache="$repo/bench/.cache"
+tree="$cache/tree"
+fixture="$repo/test/fixtures/busybox/amd64/busybox"
+
+die() {
+  echo "bench/fetch.sh: $*" >&2
+  exit 1
+}
+log() { echo "== $*" >&2; }
+
+# --- prerequisites -----------------------------------------------------------
+
+command -v hyperfine >/dev/null || die "hyperfine is not installed: apt-get install -y hyperfine"
+command -v curl >/dev/null || die "curl is not installed (the baseline needs it): apt-get install -y curl"
+command -v sha256sum >/dev/null || die "sha256sum is not installed: apt-get install -y coreutils"
+if [[ " ${cases[*]} " == *" cold-large "* ]] && [ ! -x /usr/bin/time ]; then
+  die "GNU time (/usr/bin/time) is needed for peak RSS: apt-get install -y time"
+fi
+
+if [ ! -f dist/fast-path.js ] || [ ! -f oclif.manifest.json ]; then
+  log "dist/ is missing: npm run build"
+  npm run build >&2
+elif [ -n "$(find src -name '*.ts' -newer dist/fast-path.js -print -quit)" ]; then
+  echo "warning: src/ has changes newer than dist/; run npm run build to benchmark them" >&2
+fi
+
+if [ ! -x "$fixture" ]; then
+  log "busybox fixture missing: bash test/fixtures/get-busybox.sh"
+  bash test/fixtures/get-busybox.sh >&2
+fi
+
+# --- the served tree: /{bucket}/busybox/... and /{bucket}/firecrackers/... ---
+
+write_sidecar() { # file: writes file.sha256 in sha256sum format, named for the file
+  local file=$1 digest
+  digest=$(sha256sum <"$file" | cut -d' ' -f1)
+  printf '%s  %s\n' "$digest" "$(basename "$file")" >"$file.sha256"
+}
+
+prepare_small() {
+  local dir="$tree/busybox/$SMALL_VERSION/$ARCH"
+  mkdir -p "$dir"
+  cp "$fixture" "$dir/busybox"
+  write_sidecar "$dir/busybox"
+}
+
+# Generated once and cached: a real x86-64 ELF header (fetch checks the
+# machine field) followed by random bytes, so nothing compresses or dedups.
+prepare_large() {
+  local dir="$tree/firecrackers/$LARGE_VERSION/$ARCH"
+  local file="$dir/firecracker"
+  if [ -f "$file" ] && [ -f "$file.sha256" ] && [ "$(stat -c %s "$file")" = "$LARGE_BYTES" ]; then
+    return
+  fi
+  log "generating the 512 MB artifact in $dir (once)"
+  mkdir -p "$dir"
+  rm -f "$file" "$file.sha256"
+  head -c 64 "$fixture" >"$file.part"
+  head -c $((LARGE_BYTES - 64)) /dev/urandom >>"$file.part"
+  mv "$file.part" "$file"
+  write_sidecar "$file"
+}
+
+# --- work dir and server lifecycle -------------------------------------------
+
+mkdir -p "$cache"
+# Outputs and the baseline's temp files live on the repo's disk, as
+# `.busybox/` does for real; the baseline's `mv` is then a rename, like ours.
+work=$(mktemp -d "$cache/run.XXXXXX")
+server_pid=
+
+stop_server() {
+  if [ -n "$server_pid" ]; then
+    kill -TERM "$server_pid" 2>/dev/null || true
+    wait "$server_pid" 2>/dev/null || true
+    server_pid=
+  fi
+}
+cleanup() {
+  stop_server
+  rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+start_server() { # delay_ms: sets server_url
+  local out="$work/server.out"
+  stop_server
+  node --import tsx test/support/artifact-server.ts --root "$tree" --prefix "/$BUCKET" --delay-ms "$1" >"$out" 2>&1 &
+  server_pid=$!
+  for _ in $(seq 200); do
+    if grep -q '^listening ' "$out"; then
+      server_url="$(sed -n 's/^listening //p' "$out" | head -n 1)/$BUCKET"
+      return
+    fi
+    kill -0 "$server_pid" 2>/dev/null || die "artifact server exited: $(cat "$out")"
+    sleep 0.05
+  done
+  die "artifact server did not start within 10 s"
+}
+
+# The runs use a copy of the build, so that a rebuild of dist/ elsewhere (it
+# starts with rm -rf dist) cannot fail or mix builds mid-benchmark. Modules
+# still resolve from the repository's node_modules, a parent directory.
+app="$work/app"
+mkdir -p "$app"
+cp -r bin dist oclif.manifest.json package.json "$app/"
+[ -f "$app/dist/fast-path.js" ] && [ -f "$app/dist/commands/fetch.js" ] ||
+  die "dist/ is incomplete (is a rebuild running?): run npm run build and retry"
+
+results="$repo/bench/results/fetch-$(date +%Y%m%d-%H%M%S)"
+mkdir -p "$results"
+{
+  echo "date: $(date -Is)"
+  echo "node: $(node --version)"
+  echo "hyperfine: $(hyperfine --version)"
+  echo "cpus: $(nproc)"
+  echo "load: $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+} >"$results/env.txt"
+log "load average before the run: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cpus"
+
+check_same() { # served fetched...: a benchmark of a broken fetch is worthless
+  local served=$1 fetched
+  shift
+  for fetched in "$@"; do
+    cmp -s "$served" "$fetched" || die "$fetched differs from $served"
+  done
+}
+
+# hyperfine hides the commands' output; the cold cases append their stderr to
+# $results/{case}.stderr, shown here when a run fails.
+run_hyperfine() { # case hyperfine-args...
+  local name=$1
+  shift
+  if ! hyperfine --style basic --export-json "$results/$name.json" "$@" >&2; then
+    [ -s "$results/$name.stderr" ] && tail -n 20 "$results/$name.stderr" >&2
+    die "$name: a benchmarked command failed; its stderr is in $results/$name.stderr"
+  fi
+}
+
+tool_fetch() { # artifact version out: the CLI command line
+  echo "node $app/bin/run.js fetch $1 --version $2 --arch $ARCH --from $server_url --out $3"
+}
+
+# --- cases -------------------------------------------------------------------
+
+bench_noop() {
+  prepare_small
+  start_server 0
+  local out="$work/noop/busybox"
+  $(tool_fetch busybox "$SMALL_VERSION" "$out") --quiet
+  stop_server # up to date means no network: nothing may need the server now
+  log "noop: up-to-date fetch vs node -e 0 ($NOOP_RUNS runs)"
+  run_hyperfine noop -N --warmup 5 --runs "$NOOP_RUNS" \
+    -n tool "$(tool_fetch busybox "$SMALL_VERSION" "$out")" \
+    -n baseline "node -e 0"
+}
+
+bench_cold_small() {
+  prepare_small
+  start_server 50
+  log "cold-small: 2 MB busybox, 50 ms per response ($SMALL_RUNS runs)"
+  local errors="2>>'$results/cold-small.stderr'"
+  run_hyperfine cold-small --warmup 3 --runs "$SMALL_RUNS" \
+    --prepare "rm -rf '$work/tool'" -n tool "$(tool_fetch busybox "$SMALL_VERSION" "$work/tool/busybox") $errors" \
+    --prepare "rm -rf '$work/baseline'" -n baseline \
+    "TMPDIR='$work' BUSYBOX_BASE_URL='$server_url/busybox' bash '$repo/bench/baseline/fetch-busybox.sh' $SMALL_VERSION $ARCH '$work/baseline/busybox' $errors"
+  check_same "$fixture" "$work/tool/busybox" "$work/baseline/busybox"
+}
+
+bench_cold_large() {
+  prepare_large
+  start_server 0
+  local tool_cmd baseline_cmd
+  tool_cmd=$(tool_fetch firecracker "$LARGE_VERSION" "$work/tool/firecracker")
+  baseline_cmd="TMPDIR='$work' BUSYBOX_BASE_URL='$server_url/firecrackers' ARTIFACT_FILE=firecracker bash '$repo/bench/baseline/fetch-busybox.sh' $LARGE_VERSION $ARCH '$work/baseline/firecracker'"
+  # sync: no run pays for an earlier run's dirty pages as background writeback.
+  local reset="rm -rf '$work/tool' '$work/baseline' && sync"
+  log "cold-large: 512 MB artifact ($LARGE_RUNS runs)"
+  local errors="2>>'$results/cold-large.stderr'"
+  run_hyperfine cold-large --warmup 1 --runs "$LARGE_RUNS" \
+    --prepare "rm -rf '$work/tool' && sync" -n tool "$tool_cmd $errors" \
+    --prepare "rm -rf '$work/baseline' && sync" -n baseline "$baseline_cmd $errors"
+  check_same "$tree/firecrackers/$LARGE_VERSION/$ARCH/firecracker" "$work/tool/firecracker" "$work/baseline/firecracker"
+
+  log "cold-large: peak RSS ($RSS_RUNS runs each)"
+  local tool_rss=() baseline_rss=()
+  for _ in $(seq "$RSS_RUNS"); do
+    bash -c "$reset"
+    /usr/bin/time -f %M -o "$work/rss" bash -c "$tool_cmd --quiet"
+    tool_rss+=("$(tail -n 1 "$work/rss")")
+    bash -c "$reset"
+    /usr/bin/time -f %M -o "$work/rss" bash -c "$baseline_cmd >/dev/null"
+    baseline_rss+=("$(tail -n 1 "$work/rss")")
+  done
+  local IFS=,
+  printf '{"unit":"KiB","tool":[%s],"baseline":[%s]}\n' "${tool_rss[*]}" "${baseline_rss[*]}" >"$results/cold-large-rss.json"
+}
+
+for c in "${cases[@]}"; do
+  case $c in
+    noop) bench_noop ;;
+    cold-small) bench_cold_small ;;
+    cold-large) bench_cold_large ;;
+  esac
+  stop_server
+done
+
+echo
+node --import tsx bench/summarize.ts "$results"

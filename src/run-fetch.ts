@@ -1,0 +1,24 @@
+import {type FetchInput, resolveFetchRequest} from './core/fetch-request.js'
+import type {FetchResult} from './transfer/fetch-artifact.js'
+import {checkUpToDate} from './transfer/up-to-date.js'
+import {describeFetch} from './ui/render-fetch.js'
+import type {Reporter} from './ui/reporter.js'
+
+/**
+ * The whole `fetch`, shared by the oclif command and the fast path. The
+ * download machinery is imported only when the local copy is not up to date.
+ */
+export async function runFetch(input: FetchInput, reporter: Reporter): Promise<FetchResult> {
+  const request = resolveFetchRequest(input)
+  let result = await checkUpToDate(request)
+  if (!result) {
+    const [{fetchArtifact}, {closeHttp}] = await Promise.all([import('./transfer/fetch-artifact.js'), import('./net/http-client.js')])
+    try {
+      result = await fetchArtifact(request, {onRetry: (message) => reporter.warn(message), onWarning: (message) => reporter.warn(message)})
+    } finally {
+      await closeHttp()
+    }
+  }
+  reporter.action(describeFetch(result))
+  return result
+}
