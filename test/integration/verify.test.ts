@@ -4,6 +4,7 @@ import {mkdir, rm, writeFile} from 'node:fs/promises'
 import path from 'node:path'
 import {after, before, beforeEach, describe, it} from 'node:test'
 
+import {startArtifactServer} from '../support/artifact-server.js'
 import {runCli} from '../support/cli.js'
 import {FIXTURE_VERSION as V, busyboxBytes} from '../support/fixtures.js'
 import {removeTempDirs, tempDir} from '../support/temp-dirs.js'
@@ -149,6 +150,37 @@ describe('verify --against', () => {
     const findings = JSON.parse(bad.stdout).findings as Array<{kind: string; arch: string; message: string}>
     assert.deepEqual(findings.map((f) => [f.arch, f.kind]), [['amd64', 'missing'], ['arm64', 'disagree']])
     assert.match(findings[1]!.message, new RegExp(`=${sha(arm64).slice(0, 12)}….*=${sha('tampered').slice(0, 12)}…`))
+  })
+
+  it('compares a GitHub release (SHA256SUMS) with buckets, and reports a release whose API digest contradicts it', async () => {
+    const server = await startArtifactServer()
+    try {
+      const sums = `${sha(amd64)}  busybox_v${V}_amd64\n${sha(arm64)} *busybox_v${V}_arm64\n`
+      const assets = [
+        {body: amd64, name: `busybox_v${V}_amd64`},
+        {body: arm64, name: `busybox_v${V}_arm64`},
+        {body: sums, name: 'SHA256SUMS'},
+      ]
+      server.addRelease({assets, owner: 'e2b-dev', repo: 'fc-busybox', tag: `v${V}`})
+      const env = {GITHUB_API_URL: `${server.url}/api`, GITHUB_SERVER_URL: server.url}
+      const args = ['verify', '--version', V, '--against', 'github:e2b-dev/fc-busybox', '--against', mirror, '--json']
+      const clean = await runCli(args, {env})
+      assert.equal(clean.code, 0, clean.stderr)
+      assert.deepEqual(JSON.parse(clean.stdout).findings.map((f: {kind: string; sha256: string}) => [f.kind, f.sha256]), [['ok', sha(amd64)], ['ok', sha(arm64)]])
+
+      await put(mirror, `busybox/${V}/arm64/busybox.sha256`, `${sha('rebuilt')}  busybox\n`)
+      const mismatch = await runCli(args, {env})
+      assert.equal(mismatch.code, 3)
+      assert.match(JSON.parse(mismatch.stdout).findings[1].message, /busybox 1\.35\.0\/arm64 differs: github:e2b-dev\/fc-busybox=/)
+
+      server.clear()
+      server.addRelease({assets: [{...assets[0]!, digest: `sha256:${sha('other')}`}, assets[1]!, assets[2]!], owner: 'e2b-dev', repo: 'fc-busybox', tag: `v${V}`})
+      const inconsistent = await runCli(args, {env})
+      assert.equal(inconsistent.code, 3)
+      assert.match(inconsistent.stderr, /the GitHub API digest of .*busybox_v1\.35\.0_amd64 is [0-9a-f]{64}, but .*SHA256SUMS says/)
+    } finally {
+      await server.close()
+    }
   })
 
   it('exits 4 when the asked-for version is nowhere', async () => {

@@ -1,0 +1,54 @@
+import {Args, Flags} from '@oclif/core'
+
+import {BaseCommand, onClose} from '../base-command.js'
+import {ARCHES, ARTIFACT_NAMES} from '../core/catalog.js'
+import {closeHttp} from '../net/http-client.js'
+import {type UploadResult, upload} from '../transfer/upload.js'
+import {DEFAULT_UPLOAD_DESTINATION, DEFAULT_UPLOAD_SOURCE, resolveUploadRequest} from '../transfer/upload-request.js'
+import {describeDone, describeVerified} from '../ui/render-upload.js'
+
+export default class Upload extends BaseCommand {
+  static override summary = 'Publish a verified release binary and its .sha256 sidecar to a bucket.'
+
+  static override description = `Stages every requested arch from the GitHub release (or a local build directory) into temp files, checks each against SHA256SUMS and the API digest (or the local .sha256), checks the ELF machine, static linking and the version string, and runs the binary when it matches this host. Only when every arch passes are the binaries published, each with an only-if-absent precondition and followed by its sidecar, then read back.
+A local build needs no sidecar (fc-busybox's build.sh writes none): without one, a warning says that nothing independent vouches for the digest, and the sidecar published records the digest computed here.
+An identical existing object is "already published" (exit 0); different content is a conflict (exit 5) and nothing is written, unless --force. When several arches fail, the exit code is the most severe: integrity (3), then conflict (5), not found (4), operational (1).`
+
+  static override examples = [
+    '<%= config.bin %> upload --version 1.36.1',
+    '<%= config.bin %> upload --version 1.36.1 --tag v1.36.1-20260401 --dry-run',
+    '<%= config.bin %> upload --version 1.36.1 --arch arm64 --from ./builds --to s3://my-env-fc-busybox',
+  ]
+
+  static override args = {
+    artifact: Args.string({default: 'busybox', description: `Artifact to publish: ${ARTIFACT_NAMES.join(', ')}.`}),
+  }
+
+  static override flags = {
+    arch: Flags.string({description: `Architecture, repeatable: ${ARCHES.join(', ')} (aliases x86_64, aarch64). Default: both.`, multiple: true}),
+    'dry-run': Flags.boolean({description: 'Download and check everything, inspect the destination, and write nothing.'}),
+    force: Flags.boolean({description: 'Replace different content at the destination instead of failing with a conflict.'}),
+    from: Flags.string({
+      description: `Source: github:owner/repo (default ${DEFAULT_UPLOAD_SOURCE}) or a directory laid out as {version}/{arch}/{file}.`,
+      helpValue: 'LOCATION',
+    }),
+    layout: Flags.string({description: 'Override the layout detected from the destination name.', options: ['public', 'env']}),
+    tag: Flags.string({description: 'Release tag, for a github: source. Default: v{version}.'}),
+    to: Flags.string({description: `Destination: gs://, s3:// or a directory. Default: ${DEFAULT_UPLOAD_DESTINATION}.`, helpValue: 'LOCATION'}),
+    version: Flags.string({description: 'Version to publish, as in the object key {version}/{arch}/{file}.', required: true}),
+  }
+
+  async run(): Promise<UploadResult> {
+    const {args, flags} = await this.parse(Upload)
+    this.useOutputFlags(flags)
+    onClose(closeHttp)
+    const request = resolveUploadRequest({...flags, artifact: args.artifact, dryRun: flags['dry-run']})
+    const label = {artifact: request.artifact.name, version: request.version}
+    return upload(request, {
+      onDone: (result) => this.reporter.action(describeDone(label, result)),
+      onRetry: (message) => this.reporter.warn(message),
+      onVerified: (binary) => this.reporter.action(describeVerified(label, binary)),
+      onWarning: (message) => this.reporter.warn(message),
+    })
+  }
+}
