@@ -17,6 +17,14 @@ export async function openStore(location: Location, root = ''): Promise<Store> {
       const {HttpStore} = await import('./http-store.js')
       return new HttpStore(location, root)
     }
+    case 'gs': {
+      const {GcsStore} = await import('./gcs-store.js')
+      return new GcsStore(location, root)
+    }
+    case 's3': {
+      const {S3Store} = await import('./s3-store.js')
+      return new S3Store(location, root)
+    }
     default: {
       throw new UsageError(`${location.display}: ${location.scheme} locations are not supported by this command yet`)
     }

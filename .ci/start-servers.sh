@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# Starts the local cloud servers the integration tests use, in the background,
+# on fixed loopback ports, and prints `export E2B_TEST_...=...` lines on stdout
+# for `eval "$(bash .ci/start-servers.sh)"`. Progress and errors go to stderr.
+#
+#   fake-gcs-server (GCS JSON API and public URLs)  127.0.0.1:${E2B_TEST_GCS_PORT:-4443}
+#   versitygw (S3, posix backend)                    127.0.0.1:${E2B_TEST_S3_PORT:-7070}
+#
+# Idempotent: servers this script started earlier that still answer are reused.
+# .ci/stop-servers.sh stops them and removes their data.
+set -euo pipefail
+
+state="${E2B_TEST_SERVERS_DIR:-${TMPDIR:-/tmp}/e2b-artifacts-ci-servers}"
+gcs_port="${E2B_TEST_GCS_PORT:-4443}"
+s3_port="${E2B_TEST_S3_PORT:-7070}"
+ready_timeout="${E2B_TEST_SERVERS_TIMEOUT:-30}"
+export PATH="$PATH:${GOBIN:-${GOPATH:-$HOME/go}/bin}:$HOME/go/bin"
+
+log() { printf 'start-servers: %s\n' "$*" >&2; }
+die() { log "$*"; exit 1; }
+
+need() {
+  command -v "$1" >/dev/null 2>&1 || die "$1 not found on PATH or in ~/go/bin: install it with '$2'"
+}
+
+# Any HTTP status counts as up (versitygw answers an anonymous GET with 403).
+answers() { [ "$(curl -s -o /dev/null -m 2 -w '%{http_code}' "$1" || true)" != "000" ]; }
+
+running() { [ -f "$state/$1.pid" ] && kill -0 "$(cat "$state/$1.pid")" 2>/dev/null; }
+
+wait_ready() {
+  local name=$1 url=$2 deadline=$((SECONDS + ready_timeout))
+  until answers "$url"; do
+    if ! running "$name"; then
+      tail -n 30 "$state/$name.log" >&2 || true
+      die "$name exited before answering at $url"
+    fi
+    if [ "$SECONDS" -ge "$deadline" ]; then
+      tail -n 30 "$state/$name.log" >&2 || true
+      die "$name did not answer at $url within ${ready_timeout}s"
+    fi
+    sleep 0.2
+  done
+  log "$name is up at $url"
+}
+
+start() {
+  local name=$1; shift
+  nohup setsid "$@" >"$state/$name.log" 2>&1 </dev/null &
+  echo $! >"$state/$name.pid"
+}
+
+need curl 'apt-get install curl'
+need fake-gcs-server 'go install github.com/fsouza/fake-gcs-server@v1.55.1'
+need versitygw 'go install github.com/versity/versitygw/cmd/versitygw@v1.7.0'
+mkdir -p "$state"
+
+gcs_url="http://127.0.0.1:$gcs_port"
+if running gcs && answers "$gcs_url/storage/v1/b"; then
+  log "reusing fake-gcs-server at $gcs_url"
+else
+  answers "$gcs_url/" && die "port $gcs_port is taken by another process: set E2B_TEST_GCS_PORT"
+  start gcs fake-gcs-server -scheme http -host 127.0.0.1 -port "$gcs_port" \
+    -public-host "127.0.0.1:$gcs_port" -external-url "$gcs_url" -backend memory -log-level warn
+  wait_ready gcs "$gcs_url/storage/v1/b"
+fi
+
+s3_url="http://127.0.0.1:$s3_port"
+if running s3 && [ -f "$state/s3.keys" ] && answers "$s3_url/"; then
+  log "reusing versitygw at $s3_url"
+else
+  answers "$s3_url/" && die "port $s3_port is taken by another process: set E2B_TEST_S3_PORT"
+  rm -rf "$state/s3-data"
+  mkdir -p "$state/s3-data"
+  # Fresh keys per start; they only ever guard a loopback test server.
+  printf 'e2btest%s %s\n' "$(head -c 6 /dev/urandom | od -An -tx1 | tr -d ' \n')" \
+    "$(head -c 18 /dev/urandom | od -An -tx1 | tr -d ' \n')" >"$state/s3.keys"
+  read -r access secret <"$state/s3.keys"
+  start s3 versitygw --access "$access" --secret "$secret" --port "127.0.0.1:$s3_port" --quiet posix "$state/s3-data"
+  wait_ready s3 "$s3_url/"
+fi
+read -r access secret <"$state/s3.keys"
+
+printf 'export E2B_TEST_SERVERS_DIR=%q\n' "$state"
+printf 'export E2B_TEST_GCS_ENDPOINT=%q\n' "$gcs_url"
+printf 'export E2B_TEST_GCS_PUBLIC_URL=%q\n' "$gcs_url"
+printf 'export E2B_TEST_S3_ENDPOINT=%q\n' "$s3_url"
+printf 'export E2B_TEST_S3_ACCESS_KEY=%q\n' "$access"
+printf 'export E2B_TEST_S3_SECRET_KEY=%q\n' "$secret"

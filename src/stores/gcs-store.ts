@@ -1,0 +1,361 @@
+import {type Hash, createHash} from 'node:crypto'
+import {type Readable, Transform, type TransformCallback} from 'node:stream'
+import {pipeline} from 'node:stream/promises'
+
+import type {Bucket, File, FileMetadata, GetFilesOptions, Storage} from '@google-cloud/storage'
+
+import {ArtifactError, ConflictError, IntegrityError, NotFoundError, OperationalError, TransientError, UsageError} from '../core/errors.js'
+import {type BucketLocation, isLoopbackHost} from '../core/location.js'
+import {classifyNetworkError} from '../net/http-client.js'
+import {describeMismatch, md5Base64, sha256FromMetadata} from './checksums.js'
+import {collectBody, relayErrors} from './sdk-stream.js'
+import type {ObjectBody, ObjectInfo, ReadOptions, Store, WriteOptions} from './store.js'
+import {joinKey} from './store.js'
+
+/** Environment variable naming a GCS-compatible JSON API endpoint, such as fake-gcs-server. */
+export const GCS_ENDPOINT_ENV = 'E2B_ARTIFACTS_GCS_ENDPOINT'
+
+/**
+ * Objects up to this size are buffered, checked against their sha256, and sent
+ * in one request that declares their MD5, so the server itself verifies them.
+ * Larger ones are streamed (see `writeStreaming`).
+ */
+export const DEFAULT_IN_MEMORY_UPLOAD_LIMIT = 32 * 1024 * 1024
+/** Resumable uploads send chunks of this size, each a complete request. */
+const RESUMABLE_CHUNK_SIZE = 8 * 1024 * 1024
+
+export interface GcsEndpoint {
+  /** Origin (and optional path) of the JSON API, without `/storage/v1`. */
+  readonly apiEndpoint: string
+  /** Emulators on loopback take no credentials; any other custom endpoint gets ADC. */
+  readonly authenticate: boolean
+}
+
+/**
+ * The custom endpoint from `E2B_ARTIFACTS_GCS_ENDPOINT`, else `STORAGE_EMULATOR_HOST`.
+ * Either may be a bare `host:port` and may end in `/storage/v1`: the SDK uses
+ * STORAGE_EMULATOR_HOST verbatim as the JSON base but builds upload URLs from
+ * it too, so the two only agree on fake-gcs-server once normalised to an origin.
+ */
+export function gcsEndpointFromEnv(env: NodeJS.ProcessEnv = process.env): GcsEndpoint | undefined {
+  const name = env[GCS_ENDPOINT_ENV] ? GCS_ENDPOINT_ENV : 'STORAGE_EMULATOR_HOST'
+  const raw = env[name]?.trim()
+  if (!raw) return undefined
+  const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(raw) ? raw : `${isLoopbackHost(raw.split(':')[0] ?? '') ? 'http' : 'https'}://${raw}`
+  let url: URL
+  try {
+    url = new URL(withScheme)
+  } catch {
+    throw new UsageError(`${name}='${raw}' is not a URL: use e.g. http://127.0.0.1:4443`)
+  }
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) {
+    throw new UsageError(`${name}: plain http is allowed only for loopback hosts, not '${url.hostname}'`)
+  }
+  const path = url.pathname.replace(/\/+$/, '').replace(/\/storage\/v1$/, '')
+  return {apiEndpoint: `${url.protocol}//${url.host}${path}`, authenticate: !isLoopbackHost(url.hostname)}
+}
+
+function statusOf(error: unknown): number | undefined {
+  const candidate = error as {code?: unknown; status?: unknown; response?: {status?: unknown}} | undefined
+  for (const value of [candidate?.code, candidate?.response?.status, candidate?.status]) {
+    if (typeof value === 'number') return value
+  }
+  return undefined
+}
+
+/** Translates whatever the GCS SDK throws into the tool's typed errors; `what` says what was being done. */
+export function mapGcsError(error: unknown, what: string): Error {
+  if (error instanceof ArtifactError) return error
+  const message = (error as Error | undefined)?.message ?? String(error)
+  const code = (error as {code?: unknown} | undefined)?.code
+  if (/could not load the default credentials|unable to detect a project id/i.test(message)) {
+    return new OperationalError(
+      `${what}: no Google credentials: run 'gcloud auth application-default login' or set GOOGLE_APPLICATION_CREDENTIALS (public objects can be read over https://storage.googleapis.com/BUCKET)`,
+      {cause: error},
+    )
+  }
+  if (code === 'CONTENT_DOWNLOAD_MISMATCH') return new TransientError(`${what}: downloaded bytes do not match the object's checksum`, undefined, {cause: error})
+  const status = statusOf(error)
+  if (status === 404) return new NotFoundError(`${what}: not found (HTTP 404)`, {cause: error})
+  if (status === 412) return new ConflictError(`${what}: the object already exists (HTTP 412)`, {cause: error})
+  if (status === 401 || status === 403) {
+    return new OperationalError(`${what}: access denied (HTTP ${status}): check the Application Default Credentials and the bucket's IAM`, {cause: error})
+  }
+  if (status === 400 && /md5|crc32c|hash/i.test(message)) {
+    return new IntegrityError(`${what}: the server rejected the content: ${message}`, {cause: error})
+  }
+  if (status === 408 || status === 429 || (status !== undefined && status >= 500)) {
+    return new TransientError(`${what}: HTTP ${status} (${message})`, undefined, {cause: error})
+  }
+  if (status !== undefined) return new OperationalError(`${what}: HTTP ${status} (${message})`, {cause: error})
+  return classifyNetworkError(error, what)
+}
+
+/** Hashes an upload in flight and fails it before its last byte when it is not what was declared. */
+class UploadCheck extends Transform {
+  private readonly sha256: Hash = createHash('sha256')
+  private readonly md5: Hash = createHash('md5')
+  private bytes = 0
+  md5Base64 = ''
+
+  constructor(
+    private readonly expected: WriteOptions,
+    private readonly where: string,
+  ) {
+    super({highWaterMark: 1 << 20})
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.bytes += chunk.length
+    if (this.bytes > this.expected.size) {
+      callback(new IntegrityError(`content for ${this.where} is longer than the declared ${this.expected.size} bytes: not written`))
+      return
+    }
+    this.sha256.update(chunk)
+    this.md5.update(chunk)
+    callback(null, chunk)
+  }
+
+  /** An error here reaches the upload before it finalises, so nothing is published. */
+  override _flush(callback: TransformCallback): void {
+    const sha256 = this.sha256.digest('hex')
+    this.md5Base64 = this.md5.digest('base64')
+    if (this.bytes !== this.expected.size || sha256 !== this.expected.sha256) {
+      callback(new IntegrityError(`content for ${this.where} has sha256 ${sha256} and ${this.bytes} bytes, not the declared ${this.expected.sha256} and ${this.expected.size}: not written`))
+      return
+    }
+    callback()
+  }
+}
+
+export interface GcsStoreOptions {
+  readonly inMemoryUploadLimit?: number
+}
+
+/**
+ * `gs://bucket[/prefix]` through `@google-cloud/storage`. Every write carries
+ * `sha256` metadata; small writes also declare their MD5 so that GCS rejects
+ * bytes that differ from what was hashed here.
+ */
+export class GcsStore implements Store {
+  readonly provider = 'gcs'
+  readonly display: string
+  private readonly root: string
+  private readonly inMemoryUploadLimit: number
+  private bucketPromise: Promise<Bucket> | undefined
+
+  constructor(
+    private readonly location: BucketLocation,
+    root: string,
+    options: GcsStoreOptions = {},
+  ) {
+    this.root = joinKey(location.prefix, root)
+    this.display = `gs://${joinKey(location.bucket, this.root)}`
+    this.inMemoryUploadLimit = options.inMemoryUploadLimit ?? DEFAULT_IN_MEMORY_UPLOAD_LIMIT
+  }
+
+  private bucket(): Promise<Bucket> {
+    this.bucketPromise ??= (async () => {
+      const endpoint = gcsEndpointFromEnv()
+      const {Storage} = await import('@google-cloud/storage')
+      const storage: Storage = new Storage({
+        ...(endpoint ? {apiEndpoint: endpoint.apiEndpoint, useAuthWithCustomEndpoint: endpoint.authenticate} : {}),
+        // Callers retry TransientErrors with the tool's one policy (src/transfer/retry.ts); SDK retries would multiply it.
+        retryOptions: {autoRetry: false},
+      })
+      // With STORAGE_EMULATOR_HOST set, the SDK would use it verbatim as the JSON API base; keep both bases consistent.
+      if (endpoint) storage.baseUrl = `${endpoint.apiEndpoint}/storage/v1`
+      return storage.bucket(this.location.bucket)
+    })()
+    return this.bucketPromise
+  }
+
+  private objectName(key: string): string {
+    return joinKey(this.root, key)
+  }
+
+  private where(key: string): string {
+    return `${this.display}/${key}`
+  }
+
+  private infoFrom(key: string, metadata: FileMetadata): ObjectInfo {
+    const sha256 = sha256FromMetadata(metadata.metadata?.sha256)
+    return {
+      key,
+      size: Number(metadata.size ?? 0),
+      ...(sha256 ? {sha256} : {}),
+      ...(metadata.md5Hash ? {md5: metadata.md5Hash} : {}),
+      ...(metadata.crc32c ? {crc32c: metadata.crc32c} : {}),
+      ...(metadata.generation === undefined ? {} : {version: String(metadata.generation)}),
+    }
+  }
+
+  /** The object's metadata, or undefined when it does not exist. */
+  private async metadataOf(key: string): Promise<FileMetadata | undefined> {
+    const file = (await this.bucket()).file(this.objectName(key))
+    try {
+      const [metadata] = await file.getMetadata()
+      return metadata
+    } catch (error) {
+      const mapped = mapGcsError(error, `reading metadata of ${this.where(key)}`)
+      if (mapped instanceof NotFoundError) return undefined
+      throw mapped
+    }
+  }
+
+  async stat(key: string): Promise<ObjectInfo | undefined> {
+    const metadata = await this.metadataOf(key)
+    return metadata && this.infoFrom(key, metadata)
+  }
+
+  /**
+   * Reads the generation that was just looked up, so size and content belong
+   * to the same object even if it is replaced meanwhile. The SDK checks the
+   * bytes against the object's crc32c (or md5) as they arrive.
+   */
+  async read(key: string, options: ReadOptions = {}): Promise<ObjectBody> {
+    const where = this.where(key)
+    const metadata = await this.metadataOf(key)
+    if (!metadata) throw new NotFoundError(`${where}: not found`)
+    const file = (await this.bucket()).file(this.objectName(key), metadata.generation === undefined ? {} : {generation: metadata.generation})
+    const body = relayErrors(file.createReadStream(), (error) => mapGcsError(error, `downloading ${where}`), options.signal)
+    return {body, size: Number(metadata.size ?? 0)}
+  }
+
+  async write(key: string, body: Buffer | Readable, options: WriteOptions): Promise<ObjectInfo> {
+    const where = this.where(key)
+    const file = (await this.bucket()).file(this.objectName(key))
+    if (options.size > this.inMemoryUploadLimit && !Buffer.isBuffer(body)) return this.writeStreaming(key, file, body, options)
+    const content = Buffer.isBuffer(body) ? body : await collectBody(body, options.size, where)
+    const mismatch = describeMismatch(content, options)
+    if (mismatch) throw new IntegrityError(`content for ${where} does not match what was declared (${mismatch}): not written`)
+    const md5Hash = md5Base64(content)
+    try {
+      await file.save(content, {
+        metadata: {contentType: options.contentType ?? 'application/octet-stream', md5Hash, metadata: {sha256: options.sha256}},
+        ...this.precondition(options),
+        resumable: false,
+        // The server checks the declared md5Hash; the SDK's own after-the-fact check would delete without a precondition.
+        validation: false,
+      })
+    } catch (error) {
+      throw this.writeError(error, where)
+    }
+    return this.checkStored(key, file, {md5: md5Hash, size: options.size})
+  }
+
+  /**
+   * Large bodies: a resumable upload in chunks. The in-flight check fails the
+   * stream before the final chunk, so wrong content is never finalised; the
+   * MD5 of what was sent is compared with the service's afterwards.
+   */
+  private async writeStreaming(key: string, file: File, body: Readable, options: WriteOptions): Promise<ObjectInfo> {
+    const where = this.where(key)
+    const check = new UploadCheck(options, where)
+    const upload = file.createWriteStream({
+      chunkSize: RESUMABLE_CHUNK_SIZE,
+      metadata: {contentType: options.contentType ?? 'application/octet-stream', metadata: {sha256: options.sha256}},
+      ...this.precondition(options),
+      resumable: true,
+      validation: false,
+    })
+    try {
+      await pipeline(body, check, upload)
+    } catch (error) {
+      throw this.writeError(error, where)
+    }
+    return this.checkStored(key, file, {md5: check.md5Base64, size: options.size})
+  }
+
+  private precondition(options: WriteOptions): {preconditionOpts?: {ifGenerationMatch: number}} {
+    // ifGenerationMatch=0 also makes a retried upload safe: a lost response shows up as a conflict with our own content.
+    return options.precondition === 'absent' ? {preconditionOpts: {ifGenerationMatch: 0}} : {}
+  }
+
+  private writeError(error: unknown, where: string): Error {
+    const mapped = mapGcsError(error, `writing ${where}`)
+    return mapped instanceof ConflictError ? new ConflictError(`${where} already exists`, {cause: error}) : mapped
+  }
+
+  /**
+   * Compares the service's own view of the new object (size, and the md5 or
+   * crc32c it computed) with what was sent; a stranger is removed, by generation.
+   */
+  private async checkStored(key: string, file: File, sent: {size: number; md5?: string; crc32c?: string}): Promise<ObjectInfo> {
+    const metadata = file.metadata
+    const info = this.infoFrom(key, metadata)
+    const differs =
+      info.size !== sent.size ||
+      (sent.md5 !== undefined && info.md5 !== undefined && info.md5 !== sent.md5) ||
+      (sent.crc32c !== undefined && info.crc32c !== undefined && info.crc32c !== sent.crc32c)
+    if (differs) {
+      await file.delete({ifGenerationMatch: metadata.generation}).catch(() => undefined)
+      throw new IntegrityError(`${this.where(key)}: the stored object (${info.size} bytes, md5 ${info.md5 ?? '?'}) is not what was sent (${sent.size} bytes, md5 ${sent.md5 ?? '?'}); it was removed`)
+    }
+    return info
+  }
+
+  async *list(prefix: string): AsyncIterable<ObjectInfo> {
+    const bucket = await this.bucket()
+    const base = this.root === '' ? '' : `${this.root}/`
+    // A plain string prefix, as GCS and FileStore treat it: 'v1.0' also matches 'v1.01/…'.
+    let query: GetFilesOptions | undefined = {autoPaginate: false, maxResults: 1000, prefix: `${base}${prefix}`}
+    while (query) {
+      let files: File[]
+      let next: GetFilesOptions | null | undefined
+      try {
+        ;[files, next] = await bucket.getFiles(query)
+      } catch (error) {
+        throw mapGcsError(error, `listing ${joinKey(this.display, prefix)}`)
+      }
+      for (const file of files) {
+        // Zero-byte "folder" placeholders made by consoles are not objects of ours.
+        if (file.name.endsWith('/')) continue
+        yield this.infoFrom(file.name.slice(base.length), file.metadata)
+      }
+      query = next ?? undefined
+    }
+  }
+
+  async remove(key: string): Promise<void> {
+    const file = (await this.bucket()).file(this.objectName(key))
+    try {
+      await file.delete({ignoreNotFound: true})
+    } catch (error) {
+      throw mapGcsError(error, `removing ${this.where(key)}`)
+    }
+  }
+
+  /**
+   * A server-side rewrite of exactly the source generation that was checked.
+   * GCS enforces ifGenerationMatch=0 on the destination atomically; emulators
+   * such as fake-gcs-server ignore it on rewrites, hence the look first.
+   */
+  async copyWithin(source: Store, sourceKey: string, key: string, options: WriteOptions): Promise<ObjectInfo | undefined> {
+    if (!(source instanceof GcsStore)) return undefined
+    const where = this.where(key)
+    const from = source.where(sourceKey)
+    const sourceMetadata = await source.metadataOf(sourceKey)
+    if (!sourceMetadata) throw new NotFoundError(`${from}: not found`)
+    const sourceInfo = source.infoFrom(sourceKey, sourceMetadata)
+    if (sourceInfo.size !== options.size || (sourceInfo.sha256 !== undefined && sourceInfo.sha256 !== options.sha256)) {
+      throw new IntegrityError(`${from} (${sourceInfo.size} bytes, sha256 ${sourceInfo.sha256 ?? 'unknown'}) is not the expected ${options.size} bytes with sha256 ${options.sha256}: not copied`)
+    }
+    if (options.precondition === 'absent' && (await this.metadataOf(key))) throw new ConflictError(`${where} already exists`)
+    const sourceFile = (await source.bucket()).file(source.objectName(sourceKey), {generation: sourceMetadata.generation})
+    const destination = (await this.bucket()).file(this.objectName(key))
+    try {
+      await sourceFile.copy(destination, {
+        contentType: options.contentType ?? sourceMetadata.contentType ?? 'application/octet-stream',
+        metadata: {sha256: options.sha256},
+        ...this.precondition(options),
+      })
+    } catch (error) {
+      throw this.writeError(error, `${where} (copy from ${from})`)
+    }
+    const copied = await this.metadataOf(key)
+    if (!copied) throw new TransientError(`${where}: the copy from ${from} is not visible yet`)
+    destination.metadata = copied
+    return this.checkStored(key, destination, {crc32c: sourceInfo.crc32c, md5: sourceInfo.md5, size: sourceInfo.size})
+  }
+}

@@ -1,0 +1,350 @@
+import {PassThrough, type Readable} from 'node:stream'
+import {pipeline} from 'node:stream/promises'
+
+import type {HeadObjectCommandOutput, S3Client} from '@aws-sdk/client-s3'
+
+import {ArtifactError, ConflictError, IntegrityError, NotFoundError, OperationalError, TransientError, UsageError} from '../core/errors.js'
+import {type BucketLocation, isLoopbackHost} from '../core/location.js'
+import {classifyNetworkError} from '../net/http-client.js'
+import {describeMismatch, hexToBase64, sha256FromBase64, sha256FromMetadata} from './checksums.js'
+import {relayErrors} from './sdk-stream.js'
+import type {ObjectBody, ObjectInfo, ReadOptions, Store, WriteOptions} from './store.js'
+import {joinKey} from './store.js'
+
+/** PutObject and CopyObject take at most 5 GiB; larger objects would need multipart, which this store does not do. */
+export const S3_SINGLE_PUT_LIMIT = 5 * 1024 ** 3
+
+type S3Module = typeof import('@aws-sdk/client-s3')
+
+const NOT_FOUND = new Set(['NoSuchKey', 'NotFound', 'NoSuchBucket'])
+const BAD_CONTENT = new Set(['BadDigest', 'InvalidDigest', 'XAmzContentSHA256Mismatch', 'IncompleteBody'])
+const ACCESS_DENIED = new Set(['AccessDenied', 'Forbidden', 'InvalidAccessKeyId', 'SignatureDoesNotMatch', 'ExpiredToken', 'InvalidToken'])
+const RETRYABLE = new Set(['TimeoutError', 'RequestTimeout', 'RequestTimeTooSkewed', 'SlowDown', 'Throttling', 'ThrottlingException', 'InternalError', 'ServiceUnavailable', 'ConditionalRequestConflict'])
+
+/** The endpoint from `AWS_ENDPOINT_URL_S3`, else `AWS_ENDPOINT_URL` (the AWS SDKs' own convention). */
+export function s3EndpointFromEnv(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const name = env.AWS_ENDPOINT_URL_S3 ? 'AWS_ENDPOINT_URL_S3' : 'AWS_ENDPOINT_URL'
+  const raw = env[name]?.trim()
+  if (!raw) return undefined
+  let url: URL
+  try {
+    url = new URL(raw)
+  } catch {
+    throw new UsageError(`${name}='${raw}' is not a URL: use e.g. https://s3.example.com or http://127.0.0.1:7070`)
+  }
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) {
+    throw new UsageError(`${name}: plain http is allowed only for loopback hosts, not '${url.hostname}'`)
+  }
+  return url.href.replace(/\/+$/, '')
+}
+
+function timeoutMs(): number {
+  const value = Number(process.env.E2B_ARTIFACTS_TIMEOUT_MS)
+  return Number.isInteger(value) && value > 0 ? value : 30_000
+}
+
+/** The SDK prints some warnings with console.warn unless it has a logger of its own. */
+const quietLogger = {debug: () => undefined, error: () => undefined, info: () => undefined, trace: () => undefined, warn: () => undefined}
+
+interface SdkError {
+  name?: string
+  message?: string
+  Code?: string
+  $retryable?: unknown
+  $metadata?: {httpStatusCode?: number}
+}
+
+/** Translates whatever the S3 SDK throws into the tool's typed errors; `what` says what was being done. */
+export function mapS3Error(error: unknown, what: string): Error {
+  if (error instanceof ArtifactError) return error
+  const sdk = (error ?? {}) as SdkError
+  const name = sdk.Code ?? sdk.name ?? ''
+  const status = sdk.$metadata?.httpStatusCode
+  const detail = sdk.message && sdk.message !== 'UnknownError' ? `${name}: ${sdk.message}` : name || `HTTP ${status}`
+  if (name === 'CredentialsProviderError') {
+    return new OperationalError(`${what}: no AWS credentials found: set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY`, {cause: error})
+  }
+  if (name === 'NoSuchBucket') return new NotFoundError(`${what}: the bucket does not exist`, {cause: error})
+  if (NOT_FOUND.has(name) || status === 404) return new NotFoundError(`${what}: not found`, {cause: error})
+  if (name === 'PreconditionFailed' || status === 412) return new ConflictError(`${what}: the object already exists`, {cause: error})
+  if (BAD_CONTENT.has(name)) return new IntegrityError(`${what}: the server rejected the content (${detail}): nothing was stored`, {cause: error})
+  if (ACCESS_DENIED.has(name) || status === 401 || status === 403) {
+    return new OperationalError(`${what}: access denied (${name || `HTTP ${status}`}): check the AWS credentials (AWS_PROFILE, AWS_ACCESS_KEY_ID) and the bucket policy`, {cause: error})
+  }
+  if (RETRYABLE.has(name) || sdk.$retryable || status === 408 || status === 409 || status === 429 || (status !== undefined && status >= 500)) {
+    return new TransientError(`${what}: ${detail}`, undefined, {cause: error})
+  }
+  if (status !== undefined) return new OperationalError(`${what}: ${detail} (HTTP ${status})`, {cause: error})
+  return classifyNetworkError(error, what)
+}
+
+/**
+ * `s3://bucket[/prefix]` through `@aws-sdk/client-s3`. Writes carry `sha256`
+ * metadata and `ChecksumSHA256`, which the server checks against the bytes it
+ * receives before it stores anything.
+ */
+export class S3Store implements Store {
+  readonly provider = 's3'
+  readonly display: string
+  private readonly root: string
+  private sdkPromise: Promise<{client: S3Client; sdk: S3Module}> | undefined
+
+  constructor(
+    private readonly location: BucketLocation,
+    root: string,
+  ) {
+    this.root = joinKey(location.prefix, root)
+    this.display = `s3://${joinKey(location.bucket, this.root)}`
+  }
+
+  private connect(): Promise<{client: S3Client; sdk: S3Module}> {
+    this.sdkPromise ??= (async () => {
+      const endpoint = s3EndpointFromEnv()
+      // The SDK warns on stderr about its future Node.js requirement; the tool's stderr is for its own messages.
+      process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'
+      const sdk = await import('@aws-sdk/client-s3')
+      const timeout = timeoutMs()
+      const client = new sdk.S3Client({
+        ...(endpoint ? {endpoint, forcePathStyle: true} : {}),
+        followRegionRedirects: true,
+        logger: quietLogger,
+        // Callers retry TransientErrors with the tool's one policy (src/transfer/retry.ts); SDK retries would multiply it.
+        maxAttempts: 1,
+        region: process.env.AWS_REGION || process.env.AWS_DEFAULT_REGION || 'us-east-1',
+        requestHandler: {connectionTimeout: timeout, requestTimeout: timeout},
+        // Checksums are sent explicitly; otherwise the SDK switches uploads to aws-chunked trailers, which not every S3 server speaks.
+        requestChecksumCalculation: 'WHEN_REQUIRED',
+      })
+      return {client, sdk}
+    })()
+    return this.sdkPromise
+  }
+
+  private objectKey(key: string): string {
+    return joinKey(this.root, key)
+  }
+
+  private where(key: string): string {
+    return `${this.display}/${key}`
+  }
+
+  private infoFrom(key: string, head: HeadObjectCommandOutput): ObjectInfo {
+    // A full-object ChecksumSHA256 is computed by the service, so it is preferred to metadata a client wrote.
+    const checksum = head.ChecksumType === 'COMPOSITE' ? undefined : sha256FromBase64(head.ChecksumSHA256)
+    const sha256 = checksum ?? sha256FromMetadata(head.Metadata?.sha256)
+    return {
+      key,
+      size: head.ContentLength ?? 0,
+      ...(sha256 ? {sha256} : {}),
+      ...(head.ETag ? {version: head.ETag} : {}),
+    }
+  }
+
+  private async head(key: string, signal?: AbortSignal): Promise<ObjectInfo | undefined> {
+    const {client, sdk} = await this.connect()
+    try {
+      const head = await client.send(new sdk.HeadObjectCommand({Bucket: this.location.bucket, ChecksumMode: 'ENABLED', Key: this.objectKey(key)}), {abortSignal: signal})
+      return this.infoFrom(key, head)
+    } catch (error) {
+      const mapped = mapS3Error(error, `reading metadata of ${this.where(key)}`)
+      if (mapped instanceof NotFoundError) return undefined
+      throw mapped
+    }
+  }
+
+  async stat(key: string, options: ReadOptions = {}): Promise<ObjectInfo | undefined> {
+    return this.head(key, options.signal)
+  }
+
+  async read(key: string, options: ReadOptions = {}): Promise<ObjectBody> {
+    const where = this.where(key)
+    const {client, sdk} = await this.connect()
+    let response
+    try {
+      response = await client.send(new sdk.GetObjectCommand({Bucket: this.location.bucket, Key: this.objectKey(key)}), {abortSignal: options.signal})
+    } catch (error) {
+      const mapped = mapS3Error(error, `downloading ${where}`)
+      throw mapped instanceof NotFoundError ? new NotFoundError(`${where}: not found`, {cause: error}) : mapped
+    }
+    if (!response.Body) throw new TransientError(`downloading ${where}: the response has no body`)
+    // The SDK checks a stored full-object checksum as the body arrives; a mismatch is a broken transfer, worth a retry.
+    const body = relayErrors(
+      response.Body as Readable,
+      (error) => (/checksum mismatch/i.test((error as Error).message ?? '') ? new TransientError(`downloading ${where}: ${(error as Error).message}`) : classifyNetworkError(error, `downloading ${where}`)),
+      options.signal,
+    )
+    return {body, size: response.ContentLength}
+  }
+
+  async write(key: string, body: Buffer | Readable, options: WriteOptions): Promise<ObjectInfo> {
+    const where = this.where(key)
+    if (options.size > S3_SINGLE_PUT_LIMIT) {
+      throw new UsageError(`${where}: ${options.size} bytes is more than a single S3 PutObject takes (5 GiB); multipart uploads are not supported`)
+    }
+    if (Buffer.isBuffer(body)) {
+      const mismatch = describeMismatch(body, options)
+      if (mismatch) throw new IntegrityError(`content for ${where} does not match what was declared (${mismatch}): not written`)
+    }
+    // Saves sending a body only to have it refused: some servers (versitygw) answer 412 before reading it and reset the connection.
+    if (options.precondition === 'absent' && (await this.head(key, options.signal))) throw new ConflictError(`${where} already exists`)
+    try {
+      await this.put(key, body, options)
+    } catch (error) {
+      const outcome = await this.settleFailedPut(key, options, mapS3Error(error, `writing ${where}`))
+      if (outcome instanceof Error) throw outcome
+      return outcome
+    }
+    const written = await this.head(key, options.signal)
+    if (!written) throw new TransientError(`${where}: the object just written is not visible yet`)
+    if (written.size !== options.size || written.sha256 !== options.sha256) {
+      throw new IntegrityError(`${where}: the stored object (${written.size} bytes, sha256 ${written.sha256 ?? 'unknown'}) is not what was sent`)
+    }
+    return written
+  }
+
+  /**
+   * One PutObject. A stream body is fed through a pass-through because the SDK
+   * does not watch the caller's stream for errors: a failing source (such as
+   * a content check) aborts the request, so the server never sees a whole body.
+   */
+  private async put(key: string, body: Buffer | Readable, options: WriteOptions): Promise<void> {
+    const {client, sdk} = await this.connect()
+    const abort = new AbortController()
+    const stopOnCallerAbort = (): void => abort.abort(options.signal?.reason)
+    options.signal?.addEventListener('abort', stopOnCallerAbort, {once: true})
+    let requestBody: Buffer | PassThrough = body as Buffer
+    let sourceError: unknown
+    let feeding: Promise<void> = Promise.resolve()
+    if (!Buffer.isBuffer(body)) {
+      const passThrough = new PassThrough({highWaterMark: 1 << 20})
+      requestBody = passThrough
+      feeding = pipeline(body, passThrough).catch((error: unknown) => {
+        sourceError ??= error
+        abort.abort(error)
+      })
+    }
+    const command = new sdk.PutObjectCommand({
+      Body: requestBody,
+      Bucket: this.location.bucket,
+      ChecksumSHA256: hexToBase64(options.sha256),
+      ContentLength: options.size,
+      ContentType: options.contentType ?? 'application/octet-stream',
+      Key: this.objectKey(key),
+      Metadata: {sha256: options.sha256},
+      ...(options.precondition === 'absent' ? {IfNoneMatch: '*'} : {}),
+    })
+    try {
+      await client.send(command, {abortSignal: abort.signal})
+    } catch (error) {
+      if (requestBody instanceof PassThrough) requestBody.destroy()
+      await feeding
+      if (sourceError !== undefined) throw sourceError instanceof ArtifactError ? sourceError : classifyNetworkError(sourceError, `reading the content for ${this.where(key)}`)
+      throw error
+    } finally {
+      options.signal?.removeEventListener('abort', stopOnCallerAbort)
+    }
+    await feeding
+  }
+
+  /**
+   * A conditional put that failed without a clear answer (reset, timeout) may
+   * have been stored, or refused because another writer won. Looking settles
+   * it: the same content is success, other content a conflict.
+   */
+  private async settleFailedPut(key: string, options: WriteOptions, failure: Error): Promise<Error | ObjectInfo> {
+    if (options.precondition !== 'absent' || !(failure instanceof TransientError)) return failure
+    const existing = await this.head(key).catch(() => undefined)
+    if (!existing) return failure
+    if (existing.sha256 === options.sha256 && existing.size === options.size) return existing
+    return new ConflictError(`${this.where(key)} already exists`, {cause: failure})
+  }
+
+  async *list(prefix: string, options: ReadOptions = {}): AsyncIterable<ObjectInfo> {
+    const {client, sdk} = await this.connect()
+    const base = this.root === '' ? '' : `${this.root}/`
+    // A plain string prefix, as S3 and FileStore treat it: 'v1.0' also matches 'v1.01/…'.
+    const listPrefix = `${base}${prefix}`
+    let token: string | undefined
+    do {
+      let page
+      try {
+        page = await client.send(new sdk.ListObjectsV2Command({Bucket: this.location.bucket, ContinuationToken: token, Prefix: listPrefix}), {abortSignal: options.signal})
+      } catch (error) {
+        throw mapS3Error(error, `listing ${joinKey(this.display, prefix)}`)
+      }
+      for (const object of page.Contents ?? []) {
+        // Keys ending in '/' are directory markers, not objects of ours.
+        if (!object.Key || object.Key.endsWith('/')) continue
+        yield {key: object.Key.slice(base.length), size: object.Size ?? 0, ...(object.ETag ? {version: object.ETag} : {})}
+      }
+      token = page.IsTruncated ? page.NextContinuationToken : undefined
+    } while (token)
+  }
+
+  async remove(key: string): Promise<void> {
+    const {client, sdk} = await this.connect()
+    try {
+      await client.send(new sdk.DeleteObjectCommand({Bucket: this.location.bucket, Key: this.objectKey(key)}))
+    } catch (error) {
+      // S3 answers 204 for a missing key; some servers say NoSuchKey. A missing bucket is still an error.
+      if ((error as SdkError | undefined)?.name === 'NoSuchKey') return
+      throw mapS3Error(error, `removing ${this.where(key)}`)
+    }
+  }
+
+  /**
+   * A server-side CopyObject of exactly the source version that was checked
+   * (CopySourceIfMatch), with fresh `sha256` metadata and a SHA-256 checksum
+   * the server computes, which must equal the expected digest. S3 enforces
+   * If-None-Match on copies; versitygw ignores it, hence the look first.
+   */
+  async copyWithin(source: Store, sourceKey: string, key: string, options: WriteOptions): Promise<ObjectInfo | undefined> {
+    if (!(source instanceof S3Store)) return undefined
+    const where = this.where(key)
+    const from = source.where(sourceKey)
+    const sourceInfo = await source.head(sourceKey, options.signal)
+    if (!sourceInfo) throw new NotFoundError(`${from}: not found`)
+    if (sourceInfo.size !== options.size || (sourceInfo.sha256 !== undefined && sourceInfo.sha256 !== options.sha256)) {
+      throw new IntegrityError(`${from} (${sourceInfo.size} bytes, sha256 ${sourceInfo.sha256 ?? 'unknown'}) is not the expected ${options.size} bytes with sha256 ${options.sha256}: not copied`)
+    }
+    if (options.size > S3_SINGLE_PUT_LIMIT) throw new UsageError(`${from}: objects over 5 GiB cannot be copied in one CopyObject`)
+    if (options.precondition === 'absent' && (await this.head(key, options.signal))) throw new ConflictError(`${where} already exists`)
+    const {client, sdk} = await this.connect()
+    const encodedKey = source.objectKey(sourceKey).split('/').map((segment) => encodeURIComponent(segment)).join('/')
+    let copiedChecksum: string | undefined
+    try {
+      const result = await client.send(
+        new sdk.CopyObjectCommand({
+          Bucket: this.location.bucket,
+          ChecksumAlgorithm: 'SHA256',
+          ContentType: options.contentType ?? 'application/octet-stream',
+          CopySource: `${source.location.bucket}/${encodedKey}`,
+          ...(sourceInfo.version ? {CopySourceIfMatch: sourceInfo.version} : {}),
+          Key: this.objectKey(key),
+          Metadata: {sha256: options.sha256},
+          MetadataDirective: 'REPLACE',
+          ...(options.precondition === 'absent' ? {IfNoneMatch: '*'} : {}),
+        }),
+        {abortSignal: options.signal},
+      )
+      copiedChecksum = sha256FromBase64(result.CopyObjectResult?.ChecksumSHA256)
+    } catch (error) {
+      const mapped = mapS3Error(error, `copying ${from} to ${where}`)
+      throw mapped instanceof ConflictError ? new ConflictError(`${where} already exists`, {cause: error}) : mapped
+    }
+    const copied = await this.head(key, options.signal)
+    if (!copied) throw new TransientError(`${where}: the copy from ${from} is not visible yet`)
+    const serverDigest = copiedChecksum ?? copied.sha256
+    if (copied.size !== options.size || serverDigest !== options.sha256) {
+      await this.remove(key).catch(() => undefined)
+      throw new IntegrityError(`${where}: the copy from ${from} has sha256 ${serverDigest ?? 'unknown'} and ${copied.size} bytes, not ${options.sha256} and ${options.size}`)
+    }
+    return copied
+  }
+
+  async close(): Promise<void> {
+    const connected = this.sdkPromise
+    this.sdkPromise = undefined
+    if (connected) (await connected).client.destroy()
+  }
+}

@@ -1,0 +1,308 @@
+/**
+ * One contract for every writable store, run against the real thing: a local
+ * directory, fake-gcs-server (GCS) and versitygw (S3).
+ */
+import assert from 'node:assert/strict'
+import {execFile} from 'node:child_process'
+import {createHash, randomBytes} from 'node:crypto'
+import {readFile, writeFile} from 'node:fs/promises'
+import path from 'node:path'
+import {Readable, Transform} from 'node:stream'
+import {after, before, describe, it} from 'node:test'
+import {promisify} from 'node:util'
+
+import {ConflictError, IntegrityError, NotFoundError} from '../../src/core/errors.js'
+import {parseLocation} from '../../src/core/location.js'
+import {formatSidecar} from '../../src/integrity/sidecar.js'
+import {GcsStore} from '../../src/stores/gcs-store.js'
+import {openStore} from '../../src/stores/open-store.js'
+import type {BucketLocation} from '../../src/core/location.js'
+import type {ObjectInfo, Store, WriteOptions} from '../../src/stores/store.js'
+import {gcsServer, s3Server, uniqueBucket} from '../support/cloud-servers.js'
+import {FIXTURE_VERSION, busyboxBytes} from '../support/fixtures.js'
+import {listFiles, removeTempDirs, tempDir} from '../support/temp-dirs.js'
+
+const run = promisify(execFile)
+const sha256 = (data: Buffer): string => createHash('sha256').update(data).digest('hex')
+const absent = (data: Buffer): WriteOptions => ({precondition: 'absent', sha256: sha256(data), size: data.length})
+const overwrite = (data: Buffer): WriteOptions => ({precondition: 'any', sha256: sha256(data), size: data.length})
+
+async function readAll(store: Store, key: string): Promise<Buffer> {
+  const {body, size} = await store.read(key)
+  const chunks: Buffer[] = []
+  for await (const chunk of body as AsyncIterable<Buffer>) chunks.push(chunk)
+  const content = Buffer.concat(chunks)
+  if (size !== undefined) assert.equal(content.length, size, 'announced size')
+  return content
+}
+
+async function keys(store: Store, prefix: string): Promise<string[]> {
+  const found: ObjectInfo[] = []
+  for await (const info of store.list(prefix)) found.push(info)
+  return found.map((info) => info.key).sort()
+}
+
+/** A body that delivers its bytes in pieces, as a download does. */
+function streamOf(data: Buffer, pieces = 3): Readable {
+  const size = Math.ceil(data.length / pieces)
+  return Readable.from(Array.from({length: pieces}, (_, i) => data.subarray(i * size, (i + 1) * size)).filter((chunk) => chunk.length > 0))
+}
+
+/** A body that fails after sending most of its bytes, as a failed verification upstream does. */
+function failingStreamOf(data: Buffer): Readable {
+  const failing = new Transform({
+    flush: (callback) => callback(new IntegrityError('upstream content check failed')),
+    transform: (chunk, _encoding, callback) => callback(null, chunk),
+  })
+  return streamOf(data).pipe(failing)
+}
+
+interface StoreCase {
+  readonly name: string
+  /** Whether stat() reports the sha256 a write recorded (object metadata). */
+  readonly recordsSha256: boolean
+  /** Two fresh, empty stores of this kind, in different buckets or directories. */
+  open(): Promise<[Store, Store]>
+}
+
+async function fileStores(): Promise<[Store, Store]> {
+  return [await openStore(parseLocation(await tempDir('store-a'))), await openStore(parseLocation(await tempDir('store-b')))]
+}
+
+async function gcsStores(): Promise<[Store, Store]> {
+  const server = await gcsServer()
+  Object.assign(process.env, server.env)
+  const [first, second] = [uniqueBucket('contract'), uniqueBucket('contract')]
+  await server.createBucket(first)
+  await server.createBucket(second)
+  // A location prefix plus a store root, so that relative keys are really relative.
+  return [await openStore(parseLocation(`gs://${first}/base`), 'root'), await openStore(parseLocation(`gs://${second}`))]
+}
+
+async function s3Stores(): Promise<[Store, Store]> {
+  const server = await s3Server()
+  Object.assign(process.env, server.env)
+  const [first, second] = [uniqueBucket('contract'), uniqueBucket('contract')]
+  await server.createBucket(first)
+  await server.createBucket(second)
+  return [await openStore(parseLocation(`s3://${first}/base`), 'root'), await openStore(parseLocation(`s3://${second}`))]
+}
+
+const CASES: StoreCase[] = [
+  {name: 'FileStore (local directory)', open: fileStores, recordsSha256: false},
+  {name: 'GcsStore (fake-gcs-server)', open: gcsStores, recordsSha256: true},
+  {name: 'S3Store (versitygw)', open: s3Stores, recordsSha256: true},
+]
+
+after(async () => {
+  await removeTempDirs()
+})
+
+for (const storeCase of CASES) {
+  describe(`${storeCase.name} contract`, () => {
+    let store: Store
+    let other: Store
+
+    before(async () => {
+      ;[store, other] = await storeCase.open()
+    })
+
+    after(async () => {
+      await store.close?.()
+      await other.close?.()
+    })
+
+    it('writes only when absent, records sha256 and size, and reads back the exact bytes', async () => {
+      const data = randomBytes(300_000)
+      const info = await store.write('v1/amd64/bin', data, absent(data))
+      assert.equal(info.size, data.length)
+      assert.equal(info.sha256, sha256(data))
+      const stat = await store.stat('v1/amd64/bin')
+      assert.equal(stat?.size, data.length)
+      if (storeCase.recordsSha256) assert.equal(stat?.sha256, sha256(data))
+      assert.deepEqual(await readAll(store, 'v1/amd64/bin'), data)
+    })
+
+    it('refuses a second write when absent is required, and keeps the original', async () => {
+      const original = randomBytes(1000)
+      const replacement = randomBytes(1200)
+      await store.write('conflict/bin', original, absent(original))
+      await assert.rejects(store.write('conflict/bin', replacement, absent(replacement)), ConflictError)
+      await assert.rejects(store.write('conflict/bin', streamOf(replacement), absent(replacement)), ConflictError)
+      assert.deepEqual(await readAll(store, 'conflict/bin'), original)
+    })
+
+    it("overwrites with precondition 'any'", async () => {
+      const original = randomBytes(1000)
+      const replacement = randomBytes(2000)
+      await store.write('overwrite/bin', original, absent(original))
+      const info = await store.write('overwrite/bin', streamOf(replacement), overwrite(replacement))
+      assert.equal(info.size, replacement.length)
+      assert.deepEqual(await readAll(store, 'overwrite/bin'), replacement)
+      if (storeCase.recordsSha256) assert.equal((await store.stat('overwrite/bin'))?.sha256, sha256(replacement))
+    })
+
+    it('writes from a stream', async () => {
+      const data = randomBytes(2_500_000)
+      await store.write('stream/bin', streamOf(data, 7), absent(data))
+      assert.deepEqual(await readAll(store, 'stream/bin'), data)
+    })
+
+    it('lists keys under a prefix relative to the root', async () => {
+      const data = Buffer.from('x')
+      for (const key of ['list/1.0/amd64/a', 'list/1.0/arm64/a', 'list/1.0/arm64/a.sha256', 'list/1.01/amd64/a', 'list-other/b']) {
+        await store.write(key, data, absent(data))
+      }
+      assert.deepEqual(await keys(store, 'list/1.0/'), ['list/1.0/amd64/a', 'list/1.0/arm64/a', 'list/1.0/arm64/a.sha256'])
+      // A plain string prefix, not a directory: 'list/1.0' also matches 'list/1.01/…'.
+      assert.deepEqual(await keys(store, 'list/1.0'), ['list/1.0/amd64/a', 'list/1.0/arm64/a', 'list/1.0/arm64/a.sha256', 'list/1.01/amd64/a'])
+      assert.deepEqual(await keys(store, 'list/'), ['list/1.0/amd64/a', 'list/1.0/arm64/a', 'list/1.0/arm64/a.sha256', 'list/1.01/amd64/a'])
+      assert.deepEqual(await keys(store, 'list'), ['list-other/b', 'list/1.0/amd64/a', 'list/1.0/arm64/a', 'list/1.0/arm64/a.sha256', 'list/1.01/amd64/a'])
+      assert.ok((await keys(store, '')).includes('list-other/b'))
+      assert.deepEqual(await keys(store, 'nothing-here'), [])
+    })
+
+    it('removes objects, and removing a missing one is not an error', async () => {
+      const data = Buffer.from('bye')
+      await store.write('remove/x', data, absent(data))
+      await store.remove('remove/x')
+      assert.equal(await store.stat('remove/x'), undefined)
+      await store.remove('remove/x')
+    })
+
+    it('reports a missing object as undefined (stat) and NotFoundError (read)', async () => {
+      assert.equal(await store.stat('missing/bin'), undefined)
+      await assert.rejects(store.read('missing/bin'), NotFoundError)
+    })
+
+    it('rejects content that does not match its declared sha256 and leaves nothing behind', async () => {
+      const declared = randomBytes(5000)
+      const actual = Buffer.from(declared)
+      actual[2500]! ^= 0xff
+      await assert.rejects(store.write('mismatch/buffer', actual, absent(declared)), IntegrityError)
+      assert.equal(await store.stat('mismatch/buffer'), undefined)
+      await assert.rejects(store.write('mismatch/stream', streamOf(actual), absent(declared)), IntegrityError)
+      assert.equal(await store.stat('mismatch/stream'), undefined)
+    })
+
+    it('aborts a write whose body fails midway, with that failure, and stores nothing', async () => {
+      const data = randomBytes(3_000_000)
+      await assert.rejects(store.write('failing/bin', failingStreamOf(data), absent(data)), /upstream content check failed/)
+      assert.equal(await store.stat('failing/bin'), undefined)
+    })
+
+    it('copies within the provider, keeping the sha256, and respects absent', async () => {
+      if (!store.copyWithin) return
+      const data = randomBytes(100_000)
+      await store.write('copy/src', data, absent(data))
+      const copied = await other.copyWithin?.(store, 'copy/src', 'copy/dst', absent(data))
+      assert.ok(copied, 'a same-provider copy happens server side')
+      assert.equal(copied.size, data.length)
+      assert.deepEqual(await readAll(other, 'copy/dst'), data)
+      if (storeCase.recordsSha256) assert.equal((await other.stat('copy/dst'))?.sha256, sha256(data))
+      const different = randomBytes(10)
+      await other.write('copy/taken', different, absent(different))
+      await assert.rejects(other.copyWithin!(store, 'copy/src', 'copy/taken', absent(data)), ConflictError)
+      assert.deepEqual(await readAll(other, 'copy/taken'), different)
+      if (!storeCase.recordsSha256) return
+      // The expected digest is checked against the source's recorded one before anything is copied.
+      await assert.rejects(other.copyWithin!(store, 'copy/src', 'copy/wrong', absent(randomBytes(100_000))), IntegrityError)
+      assert.equal(await other.stat('copy/wrong'), undefined)
+    })
+  })
+}
+
+describe('copyWithin across providers', () => {
+  it('declines (returns undefined) so the caller streams instead', async () => {
+    const [gcs] = await gcsStores()
+    const [s3] = await s3Stores()
+    const [file] = await fileStores()
+    const data = Buffer.from('x')
+    await gcs.write('k', data, absent(data))
+    assert.equal(await s3.copyWithin?.(gcs, 'k', 'k', absent(data)), undefined)
+    assert.equal(await gcs.copyWithin?.(file, 'k', 'k', absent(data)), undefined)
+    await s3.close?.()
+  })
+})
+
+describe('GcsStore resumable path (large objects)', () => {
+  let store: GcsStore
+
+  before(async () => {
+    const server = await gcsServer()
+    Object.assign(process.env, server.env)
+    const bucket = uniqueBucket('resumable')
+    await server.createBucket(bucket)
+    // A low limit sends everything over the streaming, resumable path.
+    store = new GcsStore(parseLocation(`gs://${bucket}`) as BucketLocation, '', {inMemoryUploadLimit: 1024})
+  })
+
+  it('uploads in chunks and records sha256 and md5', async () => {
+    const data = randomBytes(9 * 1024 * 1024 + 17)
+    const info = await store.write('big', streamOf(data, 5), absent(data))
+    assert.equal(info.sha256, sha256(data))
+    assert.equal(info.md5, createHash('md5').update(data).digest('base64'))
+    assert.deepEqual(await readAll(store, 'big'), data)
+    await assert.rejects(store.write('big', streamOf(data), absent(data)), ConflictError)
+  })
+
+  it('never finalises content that does not match, nor a body that fails', async () => {
+    const declared = randomBytes(9 * 1024 * 1024)
+    const actual = Buffer.from(declared)
+    actual[actual.length - 1]! ^= 1
+    await assert.rejects(store.write('bad', streamOf(actual), absent(declared)), IntegrityError)
+    await assert.rejects(store.write('bad', failingStreamOf(declared), absent(declared)), /upstream content check failed/)
+    assert.equal(await store.stat('bad'), undefined)
+  })
+})
+
+describe('GCS public URL interop with the old shell scripts', () => {
+  it('serves binary and sidecar over plain HTTP so that curl + sha256sum -c pass', async () => {
+    const server = await gcsServer()
+    Object.assign(process.env, server.env)
+    const bucket = uniqueBucket('public')
+    await server.createBucket(bucket)
+    const store = await openStore(parseLocation(`gs://${bucket}`))
+    const binary = await busyboxBytes('amd64')
+    const key = `busybox/${FIXTURE_VERSION}/amd64/busybox`
+    const sidecar = Buffer.from(formatSidecar(sha256(binary), 'busybox'))
+    await store.write(key, binary, absent(binary))
+    await store.write(`${key}.sha256`, sidecar, {...absent(sidecar), contentType: 'text/plain'})
+
+    const dir = await tempDir('curl')
+    const url = `${server.publicUrl}/${bucket}/${key}`
+    await run('curl', ['-fsS', '-o', path.join(dir, 'busybox'), url])
+    await run('curl', ['-fsS', '-o', path.join(dir, 'busybox.sha256'), `${url}.sha256`])
+    const {stdout} = await run('sha256sum', ['-c', 'busybox.sha256'], {cwd: dir})
+    assert.equal(stdout, 'busybox: OK\n')
+    assert.deepEqual(await readFile(path.join(dir, 'busybox')), binary)
+    assert.deepEqual(await listFiles(dir), ['busybox', 'busybox.sha256'])
+    await writeFile(path.join(dir, 'busybox'), Buffer.concat([binary, Buffer.from('x')]))
+    await assert.rejects(run('sha256sum', ['-c', 'busybox.sha256'], {cwd: dir}))
+  })
+})
+
+describe('GCS endpoint configuration', () => {
+  it('honours STORAGE_EMULATOR_HOST as a bare host:port or with /storage/v1, for JSON calls and uploads alike', async () => {
+    const server = await gcsServer()
+    const bucket = uniqueBucket('emulator')
+    await server.createBucket(bucket)
+    const saved = {custom: process.env.E2B_ARTIFACTS_GCS_ENDPOINT, emulator: process.env.STORAGE_EMULATOR_HOST}
+    const hostPort = new URL(server.endpoint).host
+    try {
+      delete process.env.E2B_ARTIFACTS_GCS_ENDPOINT
+      for (const [i, value] of [hostPort, `${server.endpoint}/storage/v1/`].entries()) {
+        process.env.STORAGE_EMULATOR_HOST = value
+        const store = await openStore(parseLocation(`gs://${bucket}`))
+        const data = randomBytes(100)
+        await store.write(`emulator/${i}`, data, absent(data))
+        assert.deepEqual(await readAll(store, `emulator/${i}`), data)
+      }
+    } finally {
+      if (saved.custom === undefined) delete process.env.E2B_ARTIFACTS_GCS_ENDPOINT
+      else process.env.E2B_ARTIFACTS_GCS_ENDPOINT = saved.custom
+      if (saved.emulator === undefined) delete process.env.STORAGE_EMULATOR_HOST
+      else process.env.STORAGE_EMULATOR_HOST = saved.emulator
+    }
+  })
+})
