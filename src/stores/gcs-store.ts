@@ -9,6 +9,7 @@ import {type BucketLocation, isLoopbackHost} from '../core/location.js'
 import {classifyNetworkError} from '../net/http-client.js'
 import {describeMismatch, md5Base64, sha256FromMetadata} from './checksums.js'
 import {collectBody, relayErrors} from './sdk-stream.js'
+import {withRetry} from '../transfer/retry.js'
 import type {ObjectBody, ObjectInfo, ReadOptions, Store, WriteOptions} from './store.js'
 import {joinKey} from './store.js'
 
@@ -203,8 +204,9 @@ export class GcsStore implements Store {
     }
   }
 
+  /** A single idempotent request, so it retries itself: callers stat freely. */
   async stat(key: string): Promise<ObjectInfo | undefined> {
-    const metadata = await this.metadataOf(key)
+    const metadata = await withRetry('metadata read', () => this.metadataOf(key))
     return metadata && this.infoFrom(key, metadata)
   }
 

@@ -5,6 +5,7 @@ import type {HttpLocation} from '../core/location.js'
 import {contentLength, httpRequest, responseHeader} from '../net/http-client.js'
 import type {ObjectBody, ObjectInfo, ReadOptions, Store} from './store.js'
 import {joinKey} from './store.js'
+import {withRetry} from '../transfer/retry.js'
 
 /** Parses GCS's `x-goog-hash: crc32c=…,md5=…` header. */
 export function parseGoogHash(value: string | undefined): {crc32c?: string; md5?: string} {
@@ -35,9 +36,10 @@ export class HttpStore implements Store {
     return `${this.location.baseUrl}/${path}`
   }
 
+  /** A single idempotent request, so it retries itself: callers stat freely. */
   async stat(key: string, options: ReadOptions = {}): Promise<ObjectInfo | undefined> {
     try {
-      const response = await httpRequest(this.url(key), {method: 'HEAD', signal: options.signal})
+      const response = await withRetry('metadata read', () => httpRequest(this.url(key), {method: 'HEAD', signal: options.signal}))
       response.body.resume()
       const sha256 = responseHeader(response.headers, 'x-goog-meta-sha256') ?? responseHeader(response.headers, 'x-amz-meta-sha256')
       return {

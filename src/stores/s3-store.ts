@@ -8,6 +8,7 @@ import {type BucketLocation, isLoopbackHost} from '../core/location.js'
 import {classifyNetworkError} from '../net/http-client.js'
 import {describeMismatch, hexToBase64, sha256FromBase64, sha256FromMetadata} from './checksums.js'
 import {relayErrors} from './sdk-stream.js'
+import {withRetry} from '../transfer/retry.js'
 import type {ObjectBody, ObjectInfo, ReadOptions, Store, WriteOptions} from './store.js'
 import {joinKey} from './store.js'
 
@@ -152,8 +153,9 @@ export class S3Store implements Store {
     }
   }
 
+  /** A single idempotent request, so it retries itself: callers stat freely. */
   async stat(key: string, options: ReadOptions = {}): Promise<ObjectInfo | undefined> {
-    return this.head(key, options.signal)
+    return withRetry('metadata read', () => this.head(key, options.signal))
   }
 
   async read(key: string, options: ReadOptions = {}): Promise<ObjectBody> {

@@ -51,7 +51,11 @@ export interface Store {
   /** Provider family for deciding whether a server-side copy is possible. */
   readonly provider: 'azure' | 'file' | 'gcs' | 'github' | 'http' | 's3'
 
-  /** Metadata of one object, or undefined when it does not exist. */
+  /**
+   * Metadata of one object, or undefined when it does not exist. Being one
+   * idempotent request, it retries transient failures itself; for the other
+   * methods the caller decides (a stream, once consumed, cannot be replayed).
+   */
   stat(key: string, options?: ReadOptions): Promise<ObjectInfo | undefined>
   /** Streams an object. Throws NotFoundError when absent. */
   read(key: string, options?: ReadOptions): Promise<ObjectBody>

@@ -9,6 +9,7 @@ import {checkElfArch} from '../integrity/elf.js'
 import {HashingStream} from '../integrity/hash.js'
 import {SIDECAR_MAX_BYTES, parseSidecar} from '../integrity/sidecar.js'
 import {openStore} from '../stores/open-store.js'
+import {withRetry} from '../transfer/retry.js'
 import {readHead, readSmall} from '../stores/read-small.js'
 import type {ObjectInfo, Store} from '../stores/store.js'
 import {type Finding, type VerifyReport, buildReport} from './findings.js'
@@ -26,9 +27,11 @@ export interface AuditRequest {
 }
 
 async function listAll(store: Store, prefix: string): Promise<ObjectInfo[]> {
-  const objects: ObjectInfo[] = []
-  for await (const object of store.list(prefix)) objects.push(object)
-  return objects
+  return withRetry('listing', async () => {
+    const objects: ObjectInfo[] = []
+    for await (const object of store.list(prefix)) objects.push(object)
+    return objects
+  })
 }
 
 /** Streams the whole object through sha256, keeping its first bytes for the ELF check. */
@@ -54,7 +57,8 @@ async function auditSlot(store: Store, slot: Slot, request: AuditRequest): Promi
   }
   let recorded: string
   try {
-    recorded = parseSidecar(await readSmall(store, `${slot.key}.sha256`, SIDECAR_MAX_BYTES), `${base.where}.sha256`, request.artifact.file).sha256
+    const content = await withRetry('sidecar download', () => readSmall(store, `${slot.key}.sha256`, SIDECAR_MAX_BYTES))
+    recorded = parseSidecar(content, `${base.where}.sha256`, request.artifact.file).sha256
   } catch (error) {
     if (!(error instanceof ArtifactError) || error.exitCode !== 3) throw error
     return [problem('malformed-sidecar', error.message)]
@@ -64,13 +68,13 @@ async function auditSlot(store: Store, slot: Slot, request: AuditRequest): Promi
   if (metadata && metadata !== recorded) findings.push(problem('metadata-mismatch', `${base.where} has sha256 metadata ${metadata}, but its sidecar says ${recorded}`, metadata))
   let head: Buffer | undefined
   if (request.deep) {
-    const content = await hashObject(store, slot.key)
+    const content = await withRetry('download', () => hashObject(store, slot.key))
     head = content.head
     if (content.sha256 !== recorded) findings.push(problem('digest-mismatch', `${base.where} has sha256 ${content.sha256}, but its sidecar says ${recorded}`, content.sha256))
   }
   if (request.artifact.elf && slot.arch) {
     try {
-      checkElfArch(head ?? (await readHead(store, slot.key, 64)), slot.arch, base.where)
+      checkElfArch(head ?? (await withRetry('header download', () => readHead(store, slot.key, 64))), slot.arch, base.where)
     } catch (error) {
       if (!(error instanceof ArtifactError) || error.exitCode !== 3) throw error
       findings.push(problem('elf-mismatch', error.message))

@@ -5,7 +5,8 @@ import {mapLimit} from '../core/map-limit.js'
 import {SIDECAR_MAX_BYTES, parseSidecar} from '../integrity/sidecar.js'
 import {openStore} from '../stores/open-store.js'
 import {readSmall} from '../stores/read-small.js'
-import type {Store} from '../stores/store.js'
+import type {ObjectInfo, Store} from '../stores/store.js'
+import {withRetry} from '../transfer/retry.js'
 import {type Finding, type VerifyReport, buildReport} from './findings.js'
 import {groupObjects} from './object-layout.js'
 
@@ -26,7 +27,7 @@ const slotName = (version: string, arch: Arch): string => `${version}/${arch}`
 
 async function sidecarDigest(store: Store, key: string, artifact: Artifact): Promise<string | undefined> {
   try {
-    const content = await readSmall(store, sidecarKey(key), SIDECAR_MAX_BYTES)
+    const content = await withRetry('sidecar download', () => readSmall(store, sidecarKey(key), SIDECAR_MAX_BYTES))
     return parseSidecar(content, `${store.display}/${sidecarKey(key)}`, artifact.file).sha256
   } catch (error) {
     if (error instanceof NotFoundError) return (await store.stat(key))?.sha256
@@ -44,8 +45,11 @@ async function storeDigests(location: Location, request: CompareRequest): Promis
       if (!request.version) throw new UsageError(`${location.display} cannot be listed over HTTP: pass --version to compare it`)
       keys = arches.map((arch) => ({arch, version: request.version!}))
     } else {
-      const listed: Array<{key: string; size: number}> = []
-      for await (const object of store.list(request.version ? `${request.version}/` : '')) listed.push(object)
+      const listed = await withRetry('listing', async () => {
+        const objects: ObjectInfo[] = []
+        for await (const object of store.list(request.version ? `${request.version}/` : '')) objects.push(object)
+        return objects
+      })
       keys = groupObjects(request.artifact, listed)
         .slots.filter((slot) => slot.binary && slot.arch && arches.includes(slot.arch) && (!request.version || slot.version === request.version))
         .map((slot) => ({arch: slot.arch!, version: slot.version}))
