@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# The baseline for bench/copy.sh: what a deploy pipeline would run without
+# e2b-artifacts. `rclone copy --checksum` for each artifact prefix of the public
+# bucket into its env bucket, one after the other, with the same parallelism
+# as copy-public-builds (8 transfers). rclone skips objects whose size and md5
+# match, copies server side within GCS, and streams GCS → S3 through memory.
+# Remotes come from RCLONE_CONFIG_GCS_* and RCLONE_CONFIG_S3_* (set by copy.sh).
+#
+# usage: bash bench/copy-rclone.sh gcs|s3 BUCKET_PREFIX PUBLIC_BUCKET [RCLONE_FLAG...]
+set -euo pipefail
+
+remote=${1:?usage: copy-rclone.sh gcs|s3 BUCKET_PREFIX PUBLIC_BUCKET}
+prefix=${2:?bucket prefix}
+public=${3:?public bucket}
+shift 3
+# rclone refuses AWS_CA_BUNDLE with its own HTTP transport; loopback needs no CA.
+unset AWS_CA_BUNDLE
+
+for pair in busybox:fc-busybox kernels:fc-kernels firecrackers:fc-versions; do
+  rclone copy --checksum --transfers 8 --checkers 8 --s3-no-check-bucket --gcs-no-check-bucket \
+    "$@" "gcs:$public/${pair%%:*}" "$remote:$prefix${pair#*:}"
+done

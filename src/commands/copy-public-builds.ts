@@ -1,0 +1,59 @@
+import {Flags} from '@oclif/core'
+
+import {BaseCommand} from '../base-command.js'
+import {ARTIFACT_NAMES} from '../core/catalog.js'
+import {ExitCode, ReportedFailure} from '../core/errors.js'
+import {type CopyReport, copyPublicBuilds} from '../transfer/copy-builds.js'
+import {resolveCopyRequest} from '../transfer/copy-request.js'
+import {redact} from '../ui/redact.js'
+import {describeArtifactErrors, describeFailure, describeObject, describeSummary, isProblem} from '../ui/render-copy.js'
+
+function stderrLine(line: string): void {
+  process.stderr.write(`${redact(line)}\n`)
+}
+
+export default class CopyPublicBuilds extends BaseCommand {
+  static override summary = 'Copy the public builds (busybox, kernels, Firecracker) into per-environment buckets, verified.'
+
+  static override description = `Copies every object under each artifact's prefix of the public bucket into the root of its environment bucket: {PREFIX}fc-busybox, {PREFIX}fc-kernels and {PREFIX}fc-versions.
+Objects the destination already holds with identical content (sha256 metadata, then crc32c, then md5; never size alone) are skipped. Within one provider the copy is server side; between providers it streams through memory with an in-flight sha256 check, never touching the disk. Every copied object is verified; a sidecar is checked against its object and written only after it.
+Different content at the destination is a conflict (exit 5, left untouched) unless --force. Exit codes: 3 if anything failed integrity, else 5 for a conflict, else 4 for not found, else 1 for any other failure.`
+
+  static override examples = [
+    '<%= config.bin %> copy-public-builds --from gs://e2b-prod-public-builds --provider gcp --bucket-prefix e2b-staging-',
+    '<%= config.bin %> copy-public-builds --from gs://e2b-prod-public-builds --provider aws --bucket-prefix e2b-staging- --artifact busybox --version 1.36.1',
+    '<%= config.bin %> copy-public-builds --from gs://e2b-prod-public-builds --to busybox=s3://my-busybox --dry-run',
+  ]
+
+  static override flags = {
+    artifact: Flags.string({description: 'Artifact to copy; repeatable. Default: all three (or those named by --to).', multiple: true, options: ARTIFACT_NAMES}),
+    'bucket-prefix': Flags.string({description: 'Environment bucket prefix: busybox goes to {PREFIX}fc-busybox, and so on.', helpValue: 'PREFIX'}),
+    concurrency: Flags.integer({default: 8, description: 'Objects copied at the same time (1-64).', max: 64, min: 1}),
+    'dry-run': Flags.boolean({description: 'Report what would be copied; write nothing.'}),
+    force: Flags.boolean({description: 'Overwrite destination objects whose content differs.'}),
+    from: Flags.string({
+      description: 'The public bucket, as a listable location: gs://bucket, s3://bucket or file:///dir.',
+      env: 'E2B_ARTIFACTS_PUBLIC_URL',
+      helpValue: 'LOCATION',
+    }),
+    provider: Flags.string({description: 'Destination cloud: gcp (gs://) or aws (s3://); needs --bucket-prefix.', options: ['gcp', 'aws']}),
+    to: Flags.string({description: 'Explicit destination for one artifact; repeatable.', helpValue: 'ARTIFACT=LOCATION', multiple: true}),
+    version: Flags.string({description: 'Copy only this version.'}),
+  }
+
+  async run(): Promise<CopyReport> {
+    const {flags} = await this.parse(CopyPublicBuilds)
+    this.useOutputFlags(flags)
+    const request = resolveCopyRequest(flags)
+    const report = await copyPublicBuilds(request, {
+      onObject: (outcome) => (isProblem(outcome) ? stderrLine(describeObject(outcome)) : this.reporter.action(describeObject(outcome))),
+      onRetry: (message) => this.reporter.warn(message),
+      onWarning: (message) => this.reporter.warn(message),
+    })
+    for (const line of describeArtifactErrors(report)) stderrLine(line)
+    // The summary is the one line --quiet keeps; --json carries it in the document instead.
+    if (!flags.json) stderrLine(describeSummary(report.summary, report.dryRun))
+    if (report.summary.exitCode !== ExitCode.ok) throw new ReportedFailure(describeFailure(report), report.summary.exitCode, report)
+    return report
+  }
+}
