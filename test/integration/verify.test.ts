@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict'
+import {spawnSync} from 'node:child_process'
 import {createHash} from 'node:crypto'
 import {mkdir, rm, writeFile} from 'node:fs/promises'
 import path from 'node:path'
 import {after, before, beforeEach, describe, it} from 'node:test'
 
 import {startArtifactServer} from '../support/artifact-server.js'
-import {runCli} from '../support/cli.js'
+import {CLI, runCli, testEnv} from '../support/cli.js'
+import {buildElf} from '../support/elf-builder.js'
 import {FIXTURE_VERSION as V, busyboxBytes} from '../support/fixtures.js'
 import {removeTempDirs, tempDir} from '../support/temp-dirs.js'
 
@@ -120,6 +122,21 @@ describe('verify --at', () => {
     const none = await verify('--at', mirror, '--version', '9.9.9')
     assert.equal(none.code, 4)
     assert.match(none.stderr, /no busybox 9\.9\.9 at /)
+  })
+
+  it('delivers a --json report larger than a pipe buffer whole', async () => {
+    const tiny = buildElf({machine: 62})
+    await Promise.all(
+      Array.from({length: 400}, async (_, i) => {
+        await put(mirror, `busybox/2.${i}/amd64/busybox`, tiny)
+        await put(mirror, `busybox/2.${i}/amd64/busybox.sha256`, `${sha(tiny)}  busybox\n`)
+      }),
+    )
+    // A reader slower than the writer, as in `| jq` or `| wc -c`: the pipe fills before the process exits.
+    const piped = spawnSync('sh', ['-c', `"${process.execPath}" "${CLI}" verify --at "${mirror}" --json | (sleep 1; cat)`], {encoding: 'utf8', env: testEnv()})
+    assert.equal(piped.status, 0, piped.stderr)
+    assert.ok(piped.stdout.length > 128 * 1024, `report is ${piped.stdout.length} bytes`)
+    assert.equal(JSON.parse(piped.stdout).summary.checked, 402)
   })
 
   it('reads legacy layouts without an arch level', async () => {
