@@ -8,7 +8,7 @@ import {ConflictError, IntegrityError, NotFoundError, OperationalError} from '..
 import type {FileLocation} from '../core/location.js'
 import {HashingStream} from '../integrity/hash.js'
 import {discard, released, tempPathFor} from '../transfer/temp-files.js'
-import type {ObjectBody, ObjectInfo, Store, WriteOptions} from './store.js'
+import type {ObjectBody, ObjectInfo, ReadOptions, Store, WriteOptions} from './store.js'
 import {joinKey} from './store.js'
 
 function isErrno(error: unknown, code: string): boolean {
@@ -40,11 +40,13 @@ export class FileStore implements Store {
     }
   }
 
-  async read(key: string): Promise<ObjectBody> {
+  async read(key: string, options: ReadOptions = {}): Promise<ObjectBody> {
     const file = this.pathOf(key)
     const info = await this.stat(key)
     if (!info) throw new NotFoundError(`${file}: not found`)
-    return {body: createReadStream(file, {highWaterMark: 1 << 20}), size: info.size}
+    if (!options.firstBytes) return {body: createReadStream(file, {highWaterMark: 1 << 20}), size: info.size}
+    const size = Math.min(options.firstBytes, info.size)
+    return {body: createReadStream(file, {end: Math.max(0, size - 1), start: 0}), size}
   }
 
   async write(key: string, body: Buffer | Readable, options: WriteOptions): Promise<ObjectInfo> {

@@ -55,7 +55,8 @@ export class HttpStore implements Store {
   }
 
   async read(key: string, options: ReadOptions = {}): Promise<ObjectBody> {
-    const response = await httpRequest(this.url(key), {signal: options.signal})
+    const headers = options.firstBytes ? {range: `bytes=0-${options.firstBytes - 1}`} : undefined
+    const response = await httpRequest(this.url(key), {headers, signal: options.signal})
     return {body: response.body, size: contentLength(response)}
   }
 

@@ -39,7 +39,7 @@ function discardBody(body: Readable): void {
 
 /** The first `bytes` bytes of an object (an ELF header), without downloading the rest. */
 export async function readHead(store: Store, key: string, bytes: number, options: ReadOptions = {}): Promise<Buffer> {
-  const {body} = await store.read(key, options)
+  const {body} = await store.read(key, {...options, firstBytes: bytes})
   const chunks: Buffer[] = []
   let total = 0
   try {

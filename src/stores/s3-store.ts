@@ -163,7 +163,8 @@ export class S3Store implements Store {
     const {client, sdk} = await this.connect()
     let response
     try {
-      response = await client.send(new sdk.GetObjectCommand({Bucket: this.location.bucket, Key: this.objectKey(key)}), {abortSignal: options.signal})
+      const range = options.firstBytes ? {Range: `bytes=0-${options.firstBytes - 1}`} : {}
+      response = await client.send(new sdk.GetObjectCommand({Bucket: this.location.bucket, Key: this.objectKey(key), ...range}), {abortSignal: options.signal})
     } catch (error) {
       const mapped = mapS3Error(error, `downloading ${where}`)
       throw mapped instanceof NotFoundError ? new NotFoundError(`${where}: not found`, {cause: error}) : mapped

@@ -19,6 +19,11 @@ export interface ReadOptions {
   readonly signal?: AbortSignal
   /** Refuse bodies larger than this (sidecars are read with 4 KiB). */
   readonly maxBytes?: number
+  /**
+   * Read only the first N bytes (a ranged read): for headers, so that nobody
+   * abandons a download half way, which poisons pooled connections.
+   */
+  readonly firstBytes?: number
 }
 
 export interface ObjectBody {

@@ -194,8 +194,10 @@ function copySuite(label: string, backends: () => {source: Backend; destination:
       for (const object of report.objects.filter((o) => !o.key.endsWith('.sha256'))) assert.equal(object.method, expectedMethod, object.key)
       await assertDestination(target, layout)
       for (const artifact of Object.values(CATALOG)) {
-        const audit = await runCli(['verify', artifact.name, '--at', destination.url(`${target.prefix}${artifact.envSuffix}`), '--deep'], {env: destination.env()})
-        assert.equal(audit.code, 0, `verify --at the ${artifact.name} destination --deep: ${audit.stderr}`)
+        for (const depth of [['--deep'], []]) {
+          const audit = await runCli(['verify', artifact.name, '--at', destination.url(`${target.prefix}${artifact.envSuffix}`), ...depth], {env: destination.env()})
+          assert.equal(audit.code, 0, `verify --at the ${artifact.name} destination ${depth.join(' ')}: ${audit.stderr}`)
+        }
       }
     })
 

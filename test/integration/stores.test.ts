@@ -16,6 +16,7 @@ import {parseLocation} from '../../src/core/location.js'
 import {formatSidecar} from '../../src/integrity/sidecar.js'
 import {GcsStore} from '../../src/stores/gcs-store.js'
 import {openStore} from '../../src/stores/open-store.js'
+import {readHead} from '../../src/stores/read-small.js'
 import type {BucketLocation} from '../../src/core/location.js'
 import type {ObjectInfo, Store, WriteOptions} from '../../src/stores/store.js'
 import {gcsServer, s3Server, uniqueBucket} from '../support/cloud-servers.js'
@@ -121,6 +122,22 @@ for (const storeCase of CASES) {
       assert.equal(stat?.size, data.length)
       if (storeCase.recordsSha256) assert.equal(stat?.sha256, sha256(data))
       assert.deepEqual(await readAll(store, 'v1/amd64/bin'), data)
+    })
+
+    it('reads just the first bytes, and the connection stays usable afterwards', async () => {
+      const big = randomBytes(2_000_000)
+      const small = Buffer.from('small')
+      await store.write('head/big', big, absent(big))
+      await store.write('head/small', small, absent(small))
+      const ranged = await store.read('head/big', {firstBytes: 64})
+      assert.equal(ranged.size, 64, 'a ranged read, not the whole object')
+      ranged.body.resume()
+      for (let i = 0; i < 3; i++) {
+        assert.deepEqual(await readHead(store, 'head/big', 64), big.subarray(0, 64))
+        assert.equal((await store.stat('head/small'))?.size, small.length)
+        assert.deepEqual(await readAll(store, 'head/small'), small)
+      }
+      assert.deepEqual(await readHead(store, 'head/small', 64), small)
     })
 
     it('refuses a second write when absent is required, and keeps the original', async () => {
