@@ -11,6 +11,7 @@ import {type CopyContext, type DestinationState, type ObjectOutcome, copyObject,
 import {type CopyUnit, planCopies} from './copy-plan.js'
 import type {CopyRequest, CopyTarget} from './copy-request.js'
 import {Limiter} from './pool.js'
+import {listAll} from './list-all.js'
 import {withRetry} from './retry.js'
 import {SourceObject} from './source-object.js'
 
@@ -66,14 +67,6 @@ interface PreparedArtifact {
   readonly units: readonly CopyUnit[]
   /** Where the source was listed, for the warning when it held nothing. */
   readonly listed: string
-}
-
-async function listAll(store: Store, prefix: string): Promise<ObjectInfo[]> {
-  return withRetry('listing', async () => {
-    const objects: ObjectInfo[] = []
-    for await (const object of store.list(prefix)) objects.push(object)
-    return objects
-  })
 }
 
 /**

@@ -9,7 +9,8 @@ import {type Comparison, type Digest, compareObjects, sameByEtag} from './compar
 import type {Limiter} from './pool.js'
 import {withRetry} from './retry.js'
 import type {SourceObject} from './source-object.js'
-import {VerifyingStream, hashObject} from './verifying-stream.js'
+import {hashObject} from './object-digest.js'
+import {VerifyingStream} from './verifying-stream.js'
 
 export type CopyAction = 'copied' | 'skipped' | 'conflict' | 'failed' | 'would-copy' | 'held'
 
@@ -79,7 +80,7 @@ export async function destinationState(context: CopyContext, object: SourceObjec
   if (fromListings.verdict !== 'unknown') return fromComparison(fromListings)
   if (sameByEtag(object.listedInfo, context.source.provider, known, context.destination.provider)) return {by: ['md5 (ETag)'], kind: 'same'}
   const info = await object.info()
-  const fresh = await withRetry('stat', () => context.destination.stat(object.key), retryOptions(context))
+  const fresh = await context.destination.stat(object.key)
   if (!fresh) return {kind: 'absent'}
   const byMetadata = compareObjects({...info, sha256: await object.sha256()}, fresh)
   if (byMetadata.verdict !== 'unknown') return fromComparison(byMetadata)

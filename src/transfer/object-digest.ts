@@ -9,20 +9,21 @@ import {classifyNetworkError} from '../net/http-client.js'
 import type {ObjectInfo, Store} from '../stores/store.js'
 import {withRetry} from './retry.js'
 
-/** Streams an object through sha256 without keeping it: for stores that record no sha256 metadata. */
-export async function hashObject(store: Store, key: string): Promise<{sha256: string; size: number}> {
+/**
+ * Streams an object through sha256 in memory (nothing touches the disk), keeping
+ * its first bytes for an ELF check. One attempt: callers retry it, as a whole.
+ */
+export async function hashObject(store: Store, key: string): Promise<{sha256: string; size: number; head: Buffer}> {
   const where = `${store.display}/${key}`
-  return withRetry('read-back', async () => {
-    const {body, size} = await store.read(key)
-    const hashing = new HashingStream(0)
-    try {
-      await pipeline(body, hashing, new Writable({write: (_chunk, _encoding, done) => done()}))
-    } catch (error) {
-      throw classifyNetworkError(error, `reading ${where}`)
-    }
-    if (size !== undefined && hashing.bytes !== size) throw new TransientError(`${where}: body ended after ${hashing.bytes} of ${size} bytes`)
-    return {sha256: hashing.digest(), size: hashing.bytes}
-  })
+  const {body, size} = await store.read(key)
+  const hashing = new HashingStream(64)
+  try {
+    await pipeline(body, hashing, new Writable({highWaterMark: 1 << 20, write: (_chunk, _encoding, done) => done()}))
+  } catch (error) {
+    throw classifyNetworkError(error, `reading ${where}`)
+  }
+  if (size !== undefined && hashing.bytes !== size) throw new TransientError(`${where}: body ended after ${hashing.bytes} of ${size} bytes`)
+  return {head: hashing.head(), sha256: hashing.digest(), size: hashing.bytes}
 }
 
 /** Base64 MD5 of a local file, in the form GCS reports it, to check the service's own checksum on read-back. */
@@ -55,6 +56,6 @@ export async function compareObject(store: Store, info: ObjectInfo, expected: Ex
   const known = info.sha256 ? {sha256: info.sha256} : {}
   if (info.size !== expected.size) return {same: false, ...known}
   if (info.md5 && expected.md5 && info.md5 !== expected.md5) return {same: false, ...known}
-  const sha256 = info.sha256 ?? (await hashObject(store, info.key)).sha256
+  const sha256 = info.sha256 ?? (await withRetry('read-back', () => hashObject(store, info.key))).sha256
   return {same: sha256 === expected.sha256, sha256}
 }

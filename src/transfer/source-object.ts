@@ -4,7 +4,7 @@ import {OperationalError} from '../core/errors.js'
 import {sha256Hex} from '../integrity/hash.js'
 import type {ObjectInfo, Store} from '../stores/store.js'
 import {withRetry} from './retry.js'
-import {hashObject} from './verifying-stream.js'
+import {hashObject} from './object-digest.js'
 
 /**
  * One object of the source, with what is known about its content. Its sha256

@@ -1,10 +1,7 @@
 import {type Hash, createHash} from 'node:crypto'
-import {Transform, type TransformCallback, Writable} from 'node:stream'
-import {pipeline} from 'node:stream/promises'
+import {Transform, type TransformCallback} from 'node:stream'
 
 import {IntegrityError, TransientError} from '../core/errors.js'
-import {classifyNetworkError} from '../net/http-client.js'
-import type {Store} from '../stores/store.js'
 
 /**
  * A pass-through that hashes what flows into a destination and fails the
@@ -46,26 +43,4 @@ export class VerifyingStream extends Transform {
     }
     callback()
   }
-}
-
-/** Streams an object through sha256 in memory (nothing touches the disk) and returns its digest and length. */
-export async function hashObject(store: Store, key: string): Promise<{sha256: string; size: number}> {
-  const {body, size: announced} = await store.read(key)
-  const hash = createHash('sha256')
-  let size = 0
-  const sink = new Writable({
-    highWaterMark: 1 << 20,
-    write(chunk: Buffer, _encoding, done) {
-      hash.update(chunk)
-      size += chunk.length
-      done()
-    },
-  })
-  try {
-    await pipeline(body, sink)
-  } catch (error) {
-    throw classifyNetworkError(error, `reading ${store.display}/${key}`)
-  }
-  if (announced !== undefined && size !== announced) throw new TransientError(`${store.display}/${key}: body ended after ${size} of ${announced} bytes`)
-  return {sha256: hash.digest('hex'), size}
 }

@@ -1,17 +1,15 @@
-import {Writable} from 'node:stream'
-import {pipeline} from 'node:stream/promises'
-
 import type {Arch, Artifact} from '../core/catalog.js'
 import {ArtifactError} from '../core/errors.js'
 import {type Layout, type Location, artifactRoot} from '../core/location.js'
 import {mapLimit} from '../core/map-limit.js'
 import {checkElfArch} from '../integrity/elf.js'
-import {HashingStream} from '../integrity/hash.js'
 import {SIDECAR_MAX_BYTES, parseSidecar} from '../integrity/sidecar.js'
 import {openStore} from '../stores/open-store.js'
+import {listAll} from '../transfer/list-all.js'
+import {hashObject} from '../transfer/object-digest.js'
 import {withRetry} from '../transfer/retry.js'
 import {readHead, readSmall} from '../stores/read-small.js'
-import type {ObjectInfo, Store} from '../stores/store.js'
+import type {Store} from '../stores/store.js'
 import {type Finding, type VerifyReport, buildReport} from './findings.js'
 import {type Slot, groupObjects} from './object-layout.js'
 
@@ -24,23 +22,6 @@ export interface AuditRequest {
   /** Download and rehash every binary instead of trusting metadata. */
   readonly deep: boolean
   readonly concurrency: number
-}
-
-async function listAll(store: Store, prefix: string): Promise<ObjectInfo[]> {
-  return withRetry('listing', async () => {
-    const objects: ObjectInfo[] = []
-    for await (const object of store.list(prefix)) objects.push(object)
-    return objects
-  })
-}
-
-/** Streams the whole object through sha256, keeping its first bytes for the ELF check. */
-async function hashObject(store: Store, key: string): Promise<{sha256: string; head: Buffer}> {
-  const {body} = await store.read(key)
-  const hashing = new HashingStream(64)
-  const discard = new Writable({write: (_chunk, _encoding, done) => done()})
-  await pipeline(body, hashing, discard)
-  return {head: hashing.head(), sha256: hashing.digest()}
 }
 
 /** Checks one slot; every problem becomes a finding, never an exception. */

@@ -5,7 +5,8 @@ import {mapLimit} from '../core/map-limit.js'
 import {SIDECAR_MAX_BYTES, parseSidecar} from '../integrity/sidecar.js'
 import {openStore} from '../stores/open-store.js'
 import {readSmall} from '../stores/read-small.js'
-import type {ObjectInfo, Store} from '../stores/store.js'
+import type {Store} from '../stores/store.js'
+import {listAll} from '../transfer/list-all.js'
 import {withRetry} from '../transfer/retry.js'
 import {type Finding, type VerifyReport, buildReport} from './findings.js'
 import {groupObjects} from './object-layout.js'
@@ -45,11 +46,7 @@ async function storeDigests(location: Location, request: CompareRequest): Promis
       if (!request.version) throw new UsageError(`${location.display} cannot be listed over HTTP: pass --version to compare it`)
       keys = arches.map((arch) => ({arch, version: request.version!}))
     } else {
-      const listed = await withRetry('listing', async () => {
-        const objects: ObjectInfo[] = []
-        for await (const object of store.list(request.version ? `${request.version}/` : '')) objects.push(object)
-        return objects
-      })
+      const listed = await listAll(store, request.version ? `${request.version}/` : '')
       keys = groupObjects(request.artifact, listed)
         .slots.filter((slot) => slot.binary && slot.arch && arches.includes(slot.arch) && (!request.version || slot.version === request.version))
         .map((slot) => ({arch: slot.arch!, version: slot.version}))
