@@ -2,7 +2,7 @@ import js from '@eslint/js'
 import tseslint from 'typescript-eslint'
 
 export default tseslint.config(
-  {ignores: ['dist/**', 'node_modules/**', 'oclif.manifest.json', 'bench/results/**', 'bench/.cache/**', '.demo/**', 'exp-*.mjs']},
+  {ignores: ['dist/**', 'node_modules/**', 'oclif.manifest.json', 'bench/results/**', 'bench/.cache/**', '.demo/**']},
   js.configs.recommended,
   ...tseslint.configs.strict,
   {
