@@ -14,7 +14,9 @@ export async function runFetch(input: FetchInput, reporter: Reporter): Promise<F
   if (!result) {
     const [{fetchArtifact}, {closeHttp}] = await Promise.all([import('./transfer/fetch-artifact.js'), import('./net/http-client.js')])
     try {
-      result = await fetchArtifact(request, {onRetry: (message) => reporter.warn(message), onWarning: (message) => reporter.warn(message)})
+      const events = {onRetry: (message: string) => reporter.warn(message), onWarning: (message: string) => reporter.warn(message)}
+      const what = `${request.artifact.name} ${request.version}/${request.arch}`
+      result = await reporter.withProgress(`fetching ${what} from ${request.from.display}`, () => fetchArtifact(request, events))
     } finally {
       await closeHttp()
     }

@@ -5,12 +5,7 @@ import {ARTIFACT_NAMES} from '../core/catalog.js'
 import {ExitCode, ReportedFailure} from '../core/errors.js'
 import {type CopyReport, copyPublicBuilds} from '../transfer/copy-builds.js'
 import {resolveCopyRequest} from '../transfer/copy-request.js'
-import {redact} from '../ui/redact.js'
 import {describeArtifactErrors, describeFailure, describeObject, describeSummary, isProblem} from '../ui/render-copy.js'
-
-function stderrLine(line: string): void {
-  process.stderr.write(`${redact(line)}\n`)
-}
 
 export default class CopyPublicBuilds extends BaseCommand {
   static override summary = 'Copy the public builds (busybox, kernels, Firecracker) into per-environment buckets, verified.'
@@ -45,14 +40,16 @@ Different content at the destination is a conflict (exit 5, left untouched) unle
     const {flags} = await this.parse(CopyPublicBuilds)
     this.useOutputFlags(flags)
     const request = resolveCopyRequest(flags)
-    const report = await copyPublicBuilds(request, {
-      onObject: (outcome) => (isProblem(outcome) ? stderrLine(describeObject(outcome)) : this.reporter.action(describeObject(outcome))),
-      onRetry: (message) => this.reporter.warn(message),
-      onWarning: (message) => this.reporter.warn(message),
-    })
-    for (const line of describeArtifactErrors(report)) stderrLine(line)
+    const report = await this.reporter.withProgress('copying public builds', () =>
+      copyPublicBuilds(request, {
+        onObject: (outcome) => (isProblem(outcome) ? this.reporter.always(describeObject(outcome)) : this.reporter.action(describeObject(outcome))),
+        onRetry: (message) => this.reporter.warn(message),
+        onWarning: (message) => this.reporter.warn(message),
+      }),
+    )
+    for (const line of describeArtifactErrors(report)) this.reporter.always(line)
     // The summary is the one line --quiet keeps; --json carries it in the document instead.
-    if (!flags.json) stderrLine(describeSummary(report.summary, report.dryRun))
+    if (!flags.json) this.reporter.always(describeSummary(report.summary, report.dryRun))
     if (report.summary.exitCode !== ExitCode.ok) throw new ReportedFailure(describeFailure(report), report.summary.exitCode, report)
     return report
   }

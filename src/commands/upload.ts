@@ -44,11 +44,13 @@ An identical existing object is "already published" (exit 0); different content 
     onClose(closeHttp)
     const request = resolveUploadRequest({...flags, artifact: args.artifact, dryRun: flags['dry-run']})
     const label = {artifact: request.artifact.name, version: request.version}
-    return upload(request, {
-      onDone: (result) => this.reporter.action(describeDone(label, result)),
-      onRetry: (message) => this.reporter.warn(message),
-      onVerified: (binary) => this.reporter.action(describeVerified(label, binary)),
-      onWarning: (message) => this.reporter.warn(message),
-    })
+    return this.reporter.withProgress(`uploading ${request.artifact.name} ${request.version} from ${request.from.display}`, () =>
+      upload(request, {
+        onDone: (result) => this.reporter.action(describeDone(label, result)),
+        onRetry: (message) => this.reporter.warn(message),
+        onVerified: (binary) => this.reporter.action(describeVerified(label, binary)),
+        onWarning: (message) => this.reporter.warn(message),
+      }),
+    )
   }
 }

@@ -60,10 +60,15 @@ Exit 3 on any integrity finding, 4 when the artifact is missing, 0 when clean.`
       const pin = flags.sha256 === undefined ? undefined : pinned(flags.sha256)
       report = await verifyFile({arch, artifact, file: flags.file, pin})
     } else if (flags.at !== undefined) {
-      report = await auditLocation({arch, artifact, concurrency: flags.concurrency, deep: flags.deep, layout, location: parseLocation(flags.at), version})
+      const location = parseLocation(flags.at)
+      report = await this.reporter.withProgress(`auditing ${location.display}`, () =>
+        auditLocation({arch, artifact, concurrency: flags.concurrency, deep: flags.deep, layout, location, version}),
+      )
     } else {
       const locations = (flags.against ?? []).map((input) => parseLocation(input))
-      report = await compareLocations({arch, artifact, concurrency: flags.concurrency, layout, locations, tag: flags.tag, version})
+      report = await this.reporter.withProgress(`comparing ${locations.length} locations`, () =>
+        compareLocations({arch, artifact, concurrency: flags.concurrency, layout, locations, tag: flags.tag, version}),
+      )
     }
     for (const row of verifyRows(report)) this.reporter.action(row)
     this.reporter.action(verifySummary(report))

@@ -5,42 +5,58 @@ export interface ReporterOptions {
   readonly quiet: boolean
 }
 
-/** A line of progress that a spinner may animate on a TTY. */
-export interface Progress {
-  update(text: string): void
-  done(): void
+/** The part of an ora spinner the reporter uses. */
+interface Spinner {
+  text: string
+  clear(): unknown
+  render(): unknown
+  stop(): unknown
 }
 
 /**
  * Human output, always on stderr. Without a TTY (CI, Makefiles, pipes) it is
  * one plain line per action and nothing else; on an interactive terminal a
- * spinner shows progress.
+ * spinner shows what is under way, and lines print above it.
  */
 export class Reporter {
+  private spinner?: Spinner
+
   constructor(private readonly options: ReporterOptions) {}
 
   /** One line per completed action. Silent under --quiet and --json. */
   action(line: string): void {
     if (this.options.quiet || this.options.json) return
-    process.stderr.write(`${redact(line)}\n`)
+    this.write(`${redact(line)}\n`)
   }
 
   /** Warnings are shown unless --quiet; under --json they go to stderr too, keeping stdout pure. */
   warn(line: string): void {
     if (this.options.quiet) return
-    process.stderr.write(`warning: ${redact(line)}\n`)
+    this.write(`warning: ${redact(line)}\n`)
   }
 
-  async progress(text: string): Promise<Progress> {
-    if (!spinnerAllowed(this.options)) return {done() {}, update() {}}
+  /** A line that even --quiet keeps: problems and final summaries. */
+  always(line: string): void {
+    this.write(`${redact(line)}\n`)
+  }
+
+  /** Runs `work` with a spinner showing `text`, when a spinner is allowed at all. */
+  async withProgress<T>(text: string, work: () => Promise<T>): Promise<T> {
+    if (!spinnerAllowed(this.options)) return work()
     const {default: ora} = await import('ora')
-    const spinner = ora({discardStdin: false, stream: process.stderr, text: redact(text)}).start()
-    return {
-      done: () => spinner.stop(),
-      update: (next) => {
-        spinner.text = redact(next)
-      },
+    this.spinner = ora({discardStdin: false, stream: process.stderr, text: redact(text)}).start()
+    try {
+      return await work()
+    } finally {
+      this.spinner.stop()
+      this.spinner = undefined
     }
+  }
+
+  private write(text: string): void {
+    this.spinner?.clear()
+    process.stderr.write(text)
+    this.spinner?.render()
   }
 }
 
