@@ -1,6 +1,6 @@
 import path from 'node:path'
 
-import {ExitCode, type ExitCodeValue, IntegrityError, NotFoundError, UsageError, exitCodeOf, kindOf} from '../core/errors.js'
+import {type ExitCodeValue, IntegrityError, NotFoundError, UsageError, exitCodeOf, kindOf, mostSevere} from '../core/errors.js'
 import {artifactRoot} from '../core/location.js'
 import {mapLimit} from '../core/map-limit.js'
 import {SIDECAR_MAX_BYTES, parseSidecar} from '../integrity/sidecar.js'
@@ -162,10 +162,7 @@ async function copyUnit(context: CopyContext, unit: CopyUnit): Promise<ObjectOut
  * for any other failure, else 0.
  */
 export function copyExitCode(codes: readonly number[]): ExitCodeValue {
-  for (const code of [ExitCode.integrity, ExitCode.conflict, ExitCode.notFound, ExitCode.operational, ExitCode.usage] as const) {
-    if (codes.includes(code)) return code
-  }
-  return ExitCode.ok
+  return mostSevere(codes)
 }
 
 function summarize(objects: readonly ObjectOutcome[], errors: readonly ArtifactFailure[], seconds: number): CopySummary {

@@ -6,16 +6,9 @@ import {
   NotFoundError,
   OperationalError,
   UsageError,
+  SEVERITY,
   exitCodeOf,
 } from '../core/errors.js'
-
-/**
- * When several arches fail at once, the exit code is the most severe one:
- * a bad binary (3) outranks a conflict (5), which outranks a missing release
- * or asset (4), which outranks an operational failure (1) and a usage error (2).
- * Integrity comes first because it means a source must not be trusted at all.
- */
-export const SEVERITY: readonly ExitCodeValue[] = [ExitCode.integrity, ExitCode.conflict, ExitCode.notFound, ExitCode.operational, ExitCode.usage]
 
 function rank(error: unknown): number {
   const index = SEVERITY.indexOf(exitCodeOf(error))

@@ -1,4 +1,4 @@
-import {ExitCode, type ExitCodeValue} from '../core/errors.js'
+import {ExitCode, type ExitCodeValue, mostSevere} from '../core/errors.js'
 
 export type FindingKind =
   | 'ok'
@@ -34,11 +34,11 @@ export interface VerifyReport {
   readonly summary: {readonly checked: number; readonly problems: number; readonly exitCode: ExitCodeValue}
 }
 
+const EXIT_CODES: Readonly<Record<Severity, ExitCodeValue>> = {info: ExitCode.ok, integrity: ExitCode.integrity, 'not-found': ExitCode.notFound, ok: ExitCode.ok}
+
 /** Exit 3 for any integrity finding, else 4 for anything missing, else 0. */
 export function exitCodeFor(findings: readonly Finding[]): ExitCodeValue {
-  if (findings.some((f) => f.severity === 'integrity')) return ExitCode.integrity
-  if (findings.some((f) => f.severity === 'not-found')) return ExitCode.notFound
-  return ExitCode.ok
+  return mostSevere(findings.map((finding) => EXIT_CODES[finding.severity]))
 }
 
 export function buildReport(mode: VerifyReport['mode'], artifact: string, findings: Finding[], checked: number): VerifyReport {
