@@ -1,9 +1,12 @@
 import type {Readable} from 'node:stream'
-import type {Dispatcher} from 'undici'
 
 import {ArtifactError, NotFoundError, OperationalError, TransientError} from '../core/errors.js'
 import {isLoopbackHost, redactUrl} from '../core/location.js'
 import {loadUndici} from './undici-lite.js'
+
+// Types only, as aliases: the package itself is imported lazily where it is used.
+type Dispatcher = import('undici').Dispatcher
+type ResponseData = import('undici').Dispatcher.ResponseData
 
 export const MAX_REDIRECTS = 5
 
@@ -124,7 +127,7 @@ export async function httpRequest(url: string, options: HttpRequestOptions = {})
     const headers = Object.fromEntries(
       Object.entries(options.headers ?? {}).filter(([name]) => trusted.has(current.origin) || name.toLowerCase() !== 'authorization'),
     )
-    let response: Dispatcher.ResponseData
+    let response: ResponseData
     try {
       response = await request(agent, {headers, method, origin: current.origin, path: `${current.pathname}${current.search}`, signal: options.signal})
     } catch (error) {

@@ -1,8 +1,11 @@
-import type {Agent, Dispatcher} from 'undici'
+// Types only, as aliases: the package itself is imported lazily where it is used.
+type Dispatcher = import('undici').Dispatcher
+type RequestOptions = import('undici').Dispatcher.RequestOptions
+type ResponseData = import('undici').Dispatcher.ResponseData
 
 export interface UndiciLite {
-  readonly Agent: typeof Agent
-  request(dispatcher: Dispatcher, options: Dispatcher.RequestOptions): Promise<Dispatcher.ResponseData>
+  readonly Agent: typeof import('undici').Agent
+  request(dispatcher: Dispatcher, options: RequestOptions): Promise<ResponseData>
 }
 
 /**

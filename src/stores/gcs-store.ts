@@ -2,7 +2,6 @@ import {type Hash, createHash} from 'node:crypto'
 import {type Readable, Transform, type TransformCallback} from 'node:stream'
 import {pipeline} from 'node:stream/promises'
 
-import type {Bucket, File, FileMetadata, GetFilesOptions, Storage} from '@google-cloud/storage'
 
 import {ArtifactError, ConflictError, IntegrityError, NotFoundError, OperationalError, TransientError, UsageError} from '../core/errors.js'
 import {type BucketLocation, isLoopbackHost} from '../core/location.js'
@@ -12,6 +11,13 @@ import {collectBody, relayErrors} from './sdk-stream.js'
 import {withRetry} from '../transfer/retry.js'
 import type {ObjectBody, ObjectInfo, ReadOptions, Store, WriteOptions} from './store.js'
 import {joinKey} from './store.js'
+
+// Types only, as aliases: the package itself is imported lazily where it is used.
+type Bucket = import('@google-cloud/storage').Bucket
+type File = import('@google-cloud/storage').File
+type FileMetadata = import('@google-cloud/storage').FileMetadata
+type GetFilesOptions = import('@google-cloud/storage').GetFilesOptions
+type Storage = import('@google-cloud/storage').Storage
 
 /** Environment variable naming a GCS-compatible JSON API endpoint, such as fake-gcs-server. */
 export const GCS_ENDPOINT_ENV = 'E2B_ARTIFACTS_GCS_ENDPOINT'

@@ -1,7 +1,6 @@
 import {PassThrough, type Readable} from 'node:stream'
 import {pipeline} from 'node:stream/promises'
 
-import type {HeadObjectCommandOutput, S3Client} from '@aws-sdk/client-s3'
 
 import {ArtifactError, ConflictError, IntegrityError, NotFoundError, OperationalError, TransientError, UsageError} from '../core/errors.js'
 import {type BucketLocation, isLoopbackHost} from '../core/location.js'
@@ -11,6 +10,10 @@ import {relayErrors} from './sdk-stream.js'
 import {withRetry} from '../transfer/retry.js'
 import type {ObjectBody, ObjectInfo, ReadOptions, Store, WriteOptions} from './store.js'
 import {joinKey} from './store.js'
+
+// Types only, as aliases: the package itself is imported lazily where it is used.
+type HeadObjectCommandOutput = import('@aws-sdk/client-s3').HeadObjectCommandOutput
+type S3Client = import('@aws-sdk/client-s3').S3Client
 
 /** PutObject and CopyObject take at most 5 GiB; larger objects would need multipart, which this store does not do. */
 export const S3_SINGLE_PUT_LIMIT = 5 * 1024 ** 3
