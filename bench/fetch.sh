@@ -129,7 +129,7 @@ start_server() { # delay_ms: sets server_url
   server_pid=$!
   for _ in $(seq 200); do
     if grep -q '^listening ' "$out"; then
-      server_url="$(sed -n 's/^listening //p' "$out" | head -n 1)/$BUCKET"
+      server_url="$(sed -n 's/^listening //p;T;q' "$out")/$BUCKET"
       return
     fi
     kill -0 "$server_pid" 2>/dev/null || die "artifact server exited: $(cat "$out")"

@@ -14,4 +14,5 @@ for arch in amd64 arm64; do
 done
 ./bin/run.js fetch busybox --version "$version" --from "file://$mirror" --out .demo/busybox --force
 ./bin/run.js fetch busybox --version "$version" --from "file://$mirror" --out .demo/busybox
-./.demo/busybox echo "busybox runs: $(./.demo/busybox | head -n 1)"
+banner=$(./.demo/busybox || true)
+./.demo/busybox echo "busybox runs: ${banner%%$'\n'*}"
