@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Starts the local cloud servers the integration tests use, in the background,
-# on fixed loopback ports, and prints `export E2B_TEST_...=...` lines on stdout
-# for `eval "$(bash .ci/start-servers.sh)"`. Progress and errors go to stderr.
+# on loopback ports (the defaults below, or a free one when a default is taken),
+# and prints `export E2B_TEST_...=...` lines on stdout for
+# `eval "$(bash .ci/start-servers.sh)"`. Progress and errors go to stderr.
 #
 #   fake-gcs-server (GCS JSON API and public URLs)  127.0.0.1:${E2B_TEST_GCS_PORT:-4443}
 #   versitygw (S3, posix backend)                    127.0.0.1:${E2B_TEST_S3_PORT:-7070}
@@ -25,6 +26,20 @@ need() {
 
 # Any HTTP status counts as up (versitygw answers an anonymous GET with 403).
 answers() { [ "$(curl -s -o /dev/null -m 2 -w '%{http_code}' "$1" || true)" != "000" ]; }
+
+# The preferred port when nothing listens there, else any free loopback port,
+# so that a busy CI machine does not fail the run over a port number.
+pick_port() {
+  node -e '
+    const net = require("node:net")
+    const listen = (port, onError) => {
+      const server = net.createServer()
+      server.once("error", onError)
+      server.listen(port, "127.0.0.1", () => { const {port} = server.address(); server.close(() => console.log(port)) })
+    }
+    listen(Number(process.argv[1]), () => listen(0, (error) => { console.error(error.message); process.exit(1) }))
+  ' "$1"
+}
 
 running() { [ -f "$state/$1.pid" ] && kill -0 "$(cat "$state/$1.pid")" 2>/dev/null; }
 
@@ -51,25 +66,31 @@ start() {
 }
 
 need curl 'apt-get install curl'
+need node 'install Node.js 20'
 need fake-gcs-server 'go install github.com/fsouza/fake-gcs-server@v1.55.1'
 need versitygw 'go install github.com/versity/versitygw/cmd/versitygw@v1.7.0'
 mkdir -p "$state"
 
+running gcs && [ -f "$state/gcs.port" ] && gcs_port=$(cat "$state/gcs.port")
 gcs_url="http://127.0.0.1:$gcs_port"
 if running gcs && answers "$gcs_url/storage/v1/b"; then
   log "reusing fake-gcs-server at $gcs_url"
 else
-  answers "$gcs_url/" && die "port $gcs_port is taken by another process: set E2B_TEST_GCS_PORT"
+  gcs_port=$(pick_port "$gcs_port")
+  gcs_url="http://127.0.0.1:$gcs_port"
   start gcs fake-gcs-server -scheme http -host 127.0.0.1 -port "$gcs_port" \
     -public-host "127.0.0.1:$gcs_port" -external-url "$gcs_url" -backend memory -log-level warn
+  echo "$gcs_port" >"$state/gcs.port"
   wait_ready gcs "$gcs_url/storage/v1/b"
 fi
 
+running s3 && [ -f "$state/s3.port" ] && s3_port=$(cat "$state/s3.port")
 s3_url="http://127.0.0.1:$s3_port"
 if running s3 && [ -f "$state/s3.keys" ] && answers "$s3_url/"; then
   log "reusing versitygw at $s3_url"
 else
-  answers "$s3_url/" && die "port $s3_port is taken by another process: set E2B_TEST_S3_PORT"
+  s3_port=$(pick_port "$s3_port")
+  s3_url="http://127.0.0.1:$s3_port"
   rm -rf "$state/s3-data"
   mkdir -p "$state/s3-data"
   # Fresh keys per start; they only ever guard a loopback test server.
@@ -77,6 +98,7 @@ else
     "$(head -c 18 /dev/urandom | od -An -tx1 | tr -d ' \n')" >"$state/s3.keys"
   read -r access secret <"$state/s3.keys"
   start s3 versitygw --access "$access" --secret "$secret" --port "127.0.0.1:$s3_port" --quiet posix "$state/s3-data"
+  echo "$s3_port" >"$state/s3.port"
   wait_ready s3 "$s3_url/"
 fi
 read -r access secret <"$state/s3.keys"

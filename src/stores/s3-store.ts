@@ -222,7 +222,7 @@ export class S3Store implements Store {
     let sourceError: unknown
     let feeding: Promise<void> = Promise.resolve()
     if (!Buffer.isBuffer(body)) {
-      const passThrough = new PassThrough({highWaterMark: 1 << 20})
+      const passThrough = new PassThrough({highWaterMark: 1 << 16})
       requestBody = passThrough
       feeding = pipeline(body, passThrough).catch((error: unknown) => {
         sourceError ??= error

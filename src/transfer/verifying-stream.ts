@@ -17,7 +17,7 @@ export class VerifyingStream extends Transform {
     private readonly expected: {readonly sha256: string; readonly size: number},
     private readonly where: string,
   ) {
-    super({highWaterMark: 1 << 20})
+    super({highWaterMark: 1 << 16})
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
