@@ -94,7 +94,7 @@ export async function destinationState(context: CopyContext, object: SourceObjec
  * stream before it ends when the content is not what the metadata promised,
  * so the store aborts the upload instead of publishing it.
  */
-async function streamCopy(context: CopyContext, object: SourceObject, options: WriteOptions): Promise<void> {
+async function streamCopy(context: CopyContext, object: SourceObject, options: WriteOptions): Promise<ObjectInfo> {
   let body: Readable | undefined
   let streamError: unknown
   try {
@@ -104,8 +104,9 @@ async function streamCopy(context: CopyContext, object: SourceObject, options: W
       if (error) streamError = error
     })
     verifying.on('error', (error) => (streamError ??= error))
-    await context.destination.write(object.key, verifying, options)
+    const stored = await context.destination.write(object.key, verifying, options)
     if (streamError) throw streamError
+    return stored
   } catch (error) {
     body?.destroy()
     // The verifying stream's verdict explains a failed upload better than the SDK's wrapper of it.
@@ -113,16 +114,20 @@ async function streamCopy(context: CopyContext, object: SourceObject, options: W
   }
 }
 
-async function transfer(context: CopyContext, object: SourceObject, options: WriteOptions): Promise<CopyMethod> {
+interface Transferred {
+  readonly method: CopyMethod
+  /** The destination's own view of the new object, read back by the store after writing it. */
+  readonly stored: ObjectInfo
+}
+
+async function transfer(context: CopyContext, object: SourceObject, options: WriteOptions): Promise<Transferred> {
   if (object.content) {
     // Bytes already read and checked (a sidecar) are written as they are, so nothing unchecked is published.
-    await context.destination.write(object.key, object.content, options)
-    return 'from-memory'
+    return {method: 'from-memory', stored: await context.destination.write(object.key, object.content, options)}
   }
   const copied = await context.destination.copyWithin?.(context.source, object.key, object.key, options)
-  if (copied) return 'server-side'
-  await context.streams.run(() => streamCopy(context, object, options))
-  return 'streamed'
+  if (copied) return {method: 'server-side', stored: copied}
+  return {method: 'streamed', stored: await context.streams.run(() => streamCopy(context, object, options))}
 }
 
 /**
@@ -142,9 +147,19 @@ async function verifyCopy(context: CopyContext, key: string, expected: Pick<Obje
   return [REHASHED]
 }
 
-/** A copied object that fails verification is removed: a missing object is better than a wrong one. */
-async function verifyOrRemove(context: CopyContext, key: string, expected: Pick<ObjectInfo, Digest | 'size'>): Promise<readonly string[]> {
+/**
+ * A copied object that fails verification is removed: a missing object is
+ * better than a wrong one. The metadata the store read back right after
+ * writing settles it when it carries a digest; otherwise the object is looked
+ * at again, down to its content.
+ */
+async function verifyOrRemove(context: CopyContext, key: string, expected: Pick<ObjectInfo, Digest | 'size'>, stored: ObjectInfo): Promise<readonly string[]> {
   try {
+    const readBack = compareObjects(expected, stored)
+    if (readBack.verdict === 'same') return readBack.by
+    if (readBack.verdict === 'different') {
+      throw new IntegrityError(`${context.destination.display}/${key} does not match its source after the copy (${readBack.by} differs): removed`)
+    }
     return await withRetry('verification', () => verifyCopy(context, key, expected), retryOptions(context))
   } catch (error) {
     if (error instanceof IntegrityError) await context.destination.remove(key).catch(() => {})
@@ -175,9 +190,9 @@ export async function copyObject(context: CopyContext, object: SourceObject, dec
     if (context.dryRun) return {...base, action: 'would-copy', bytes, reason: state.kind === 'different' ? 'overwrite (--force)' : undefined, sha256}
 
     const options: WriteOptions = {precondition: state.kind === 'absent' ? 'absent' : 'any', sha256, size: info.size}
-    let method: CopyMethod
+    let transferred: Transferred
     try {
-      method = await withRetry('copy', () => transfer(context, object, options), retryOptions(context))
+      transferred = await withRetry('copy', () => transfer(context, object, options), retryOptions(context))
     } catch (error) {
       if (!(error instanceof ConflictError)) throw error
       // Someone wrote the key after our listing (or an earlier try of ours landed): judge what is there now.
@@ -186,8 +201,8 @@ export async function copyObject(context: CopyContext, object: SourceObject, dec
       throw error
     }
     const expected = object.content ? {sha256, size: info.size} : {...info, sha256}
-    const checkedBy = await verifyOrRemove(context, object.key, expected)
-    return {...base, action: 'copied', bytes, checkedBy, method, sha256}
+    const checkedBy = await verifyOrRemove(context, object.key, expected, transferred.stored)
+    return {...base, action: 'copied', bytes, checkedBy, method: transferred.method, sha256}
   } catch (error) {
     const failure = asArtifactError(error, `copying ${object.where}`)
     const action = failure instanceof ConflictError ? 'conflict' : 'failed'

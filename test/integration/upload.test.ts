@@ -4,12 +4,13 @@ import {createHash} from 'node:crypto'
 import {mkdir, readFile, stat, writeFile} from 'node:fs/promises'
 import path from 'node:path'
 import {after, before, beforeEach, describe, it} from 'node:test'
+import {setTimeout as sleep} from 'node:timers/promises'
 import {promisify} from 'node:util'
 
 import type {S3Client} from '@aws-sdk/client-s3'
 
 import {type ArtifactServer, type ReleaseAssetSpec, startArtifactServer} from '../support/artifact-server.js'
-import {type CliResult, runCli} from '../support/cli.js'
+import {type CliResult, runCli, startCli} from '../support/cli.js'
 import {type GcsServer, type S3Server, gcsServer, s3Server, uniqueBucket} from '../support/cloud-servers.js'
 import {FIXTURE_VERSION as V, busyboxBytes} from '../support/fixtures.js'
 import {listFiles, removeTempDirs, tempDir} from '../support/temp-dirs.js'
@@ -250,6 +251,23 @@ describe('upload from a GitHub release to a directory', () => {
     await assertPublished(path.join(dest, 'busybox'), 'amd64', amd64)
     await assertNoTempFiles()
   })
+})
+
+describe('upload: interruption', () => {
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    it(`removes its staged files and publishes nothing when killed with ${signal} during a stalled download`, async () => {
+      release()
+      server.fault(server.assetPath(OWNER, REPO, TAG, assetName('amd64')), [{afterBytes: 100_000, kind: 'stall'}])
+      const child = startCli(['upload', '--version', V, '--to', dest], {env: {...githubEnv(), E2B_ARTIFACTS_TIMEOUT_MS: '30000'}})
+      for (let i = 0; i < 200 && (await listFiles(tmp)).length === 0; i++) await sleep(25)
+      assert.notDeepEqual(await listFiles(tmp), [], 'a staged file exists while the download stalls')
+      child.kill(signal)
+      const result = await child.done
+      assert.equal(result.code, signal === 'SIGTERM' ? 143 : 130, result.stderr)
+      await assertNoTempFiles()
+      assert.deepEqual(await listFiles(dest), [])
+    })
+  }
 })
 
 describe('upload: integrity failures (exit 3) publish nothing', () => {
