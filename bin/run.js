@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// `fetch` runs on every `make`: well-formed fetches skip loading oclif (see src/fast-path.ts).
-const {tryFastPath} = await import('../dist/fast-path.js')
+// `fetch` runs on every `make`: well-formed fetches skip loading oclif (see src/fast-path.ts),
+// from one bundled file (scripts/bundle-fast-path.mjs).
+const {tryFastPath} = await import('../dist/fast-path.bundle.js')
 if (!(await tryFastPath(process.argv.slice(2)))) {
   const {execute} = await import('@oclif/core')
   await execute({dir: import.meta.url})

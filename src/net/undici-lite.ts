@@ -1,3 +1,5 @@
+import {setFlagsFromString} from 'node:v8'
+
 // Types only, as aliases: the package itself is imported lazily where it is used.
 type Dispatcher = import('undici').Dispatcher
 type RequestOptions = import('undici').Dispatcher.RequestOptions
@@ -15,6 +17,13 @@ export interface UndiciLite {
  * test/unit/undici-lite.test.ts fails if an upgrade moves them.
  */
 export async function loadUndici(): Promise<UndiciLite> {
+  // undici parses HTTP with WebAssembly, and V8 recompiles its hot functions
+  // with TurboFan on background threads that process exit then waits for:
+  // about 60 ms of every cold `fetch`, for code that never runs again. The
+  // baseline compiler is plenty for a parser that only frames bodies (see
+  // bench/). Set here, not at start-up: changing a V8 flag makes Node compile
+  // its own modules afresh, which would slow the no-op fetch that never gets here.
+  setFlagsFromString('--liftoff-only')
   const [{default: AgentClass}, {default: request}] = await Promise.all([
     import('undici/lib/dispatcher/agent.js'),
     import('undici/lib/api/api-request.js'),
