@@ -64,15 +64,27 @@ for (const spec of CASES) {
   summary[spec.file.replace(/\.json$/, '')] = {rcloneBytes, rcloneMedian: rclone.median, pass, ratio, toolBytes, toolMedian: tool.median, runs: tool.times.length}
 }
 
-/** Peak RSS samples in KiB, as GNU time's %M reports them, per case. */
-const rss = readJson<{tool: Record<string, number>; rclone: Record<string, number>}>('rss.json')
+/** Peak RSS samples in KiB, as GNU time's %M reports them, per destination: RSS_RUNS cold runs each. */
+const rss = readJson<{tool: Record<string, number[]>; rclone: Record<string, number[]>}>('rss.json')
 if (rss) {
-  const peakMb = (samples: Record<string, number>): number => Math.max(...Object.values(samples)) * 1024 / 1e6
-  const toolMb = peakMb(rss.tool)
-  const pass = toolMb <= MAX_RSS_MB
+  const mb = (kib: number): number => (kib * 1024) / 1e6
+  const all = (samples: Record<string, number[]>): number[] => Object.values(samples).flat().map(mb)
+  const median = (values: number[]): number => {
+    const sorted = [...values].sort((a, b) => a - b)
+    const middle = Math.floor(sorted.length / 2)
+    return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2
+  }
+  // The larger direction (GCS → S3, streamed through memory) decides; its median and largest sample are shown.
+  const worst = (samples: Record<string, number[]>): number[] =>
+    Object.values(samples)
+      .map((kib) => kib.map(mb))
+      .reduce((a, b) => (Math.max(...b) > Math.max(...a) ? b : a))
+  const show = (samples: Record<string, number[]>): string => `${median(worst(samples)).toFixed(0)} MB (max ${Math.max(...all(samples)).toFixed(0)})`
+  const toolPeakMb = Math.max(...all(rss.tool))
+  const pass = toolPeakMb <= MAX_RSS_MB
   allPass &&= pass
-  rows.push(['peak RSS (largest of the cold runs)', `${toolMb.toFixed(0)} MB`, `${peakMb(rss.rclone).toFixed(0)} MB`, '', `≤ ${MAX_RSS_MB} MB`, pass ? 'PASS' : 'MISS'])
-  summary.rss = {pass, rcloneKiB: rss.rclone, toolKiB: rss.tool, toolPeakMb: toolMb}
+  rows.push(['peak RSS (median, max of the cold runs)', show(rss.tool), show(rss.rclone), '', `max ≤ ${MAX_RSS_MB} MB`, pass ? 'PASS' : 'MISS'])
+  summary.rss = {pass, rcloneKiB: rss.rclone, toolKiB: rss.tool, toolPeakMb}
 }
 
 const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)))

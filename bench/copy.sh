@@ -5,7 +5,7 @@
 #   gcs-gcs-cold   public bucket → empty GCS env buckets (server-side copies)   target <= 1.0x rclone
 #   gcs-s3-cold    public bucket → empty S3 env buckets (streamed through RAM)  target <= 1.0x rclone
 #   nochange-*     the same copy again onto full env buckets                    target <= 1.0x rclone, 0 bytes moved
-#   peak RSS       /usr/bin/time -f %M of one cold run each way                 target <= 200 MB
+#   peak RSS       /usr/bin/time -f %M of RSS_RUNS cold runs each way          target: largest <= 200 MB
 # "Cold" empties the destination buckets before every run (hyperfine --prepare).
 # The public layout is 200 binaries of 1-20 MB (2.1 GB) plus their sidecars in
 # a fake-gcs-server bucket on its filesystem backend (the object data would not
@@ -24,6 +24,7 @@ cd "$repo"
 [[ $repo != *[[:space:]]* ]] || { echo "bench/copy.sh: the repository path must not contain spaces: $repo" >&2; exit 1; }
 
 RUNS=${RUNS:-3}
+RSS_RUNS=${RSS_RUNS:-3}
 PUBLIC=bench-public-builds
 PREFIX=bench-env-
 CONCURRENCY=8
@@ -156,26 +157,28 @@ hf() { # name prepare tool-cmd baseline-cmd
 hf gcs-gcs-cold "$empty_gcs" "$(tool gcp)" "$(baseline gcs)"
 hf gcs-s3-cold "$empty_s3" "$(tool aws)" "$(baseline s3)"
 
-# --- peak RSS of one cold run each way -------------------------------------------
+# --- peak RSS of RSS_RUNS cold runs each way ------------------------------------------
 
 rss() { # command...: peak RSS in KiB
   /usr/bin/time -f %M -o "$work/rss" "$@" >/dev/null 2>"$work/rss.err" || die "$* failed: $(cat "$work/rss.err")"
   cat "$work/rss"
 }
-log "peak RSS"
+log "peak RSS ($RSS_RUNS cold runs each)"
 declare -A rss_kib
 for side in gcp:gcs aws:s3; do
   provider=${side%%:*} remote=${side#*:}
   empty="empty_$remote"
-  bash -c "${!empty}"
-  # shellcheck disable=SC2046
-  rss_kib[tool_$remote]=$(rss $(tool "$provider"))
-  bash -c "${!empty}"
-  # rclone is a child of bash here; GNU time reports the largest of them.
-  # shellcheck disable=SC2046
-  rss_kib[rclone_$remote]=$(rss $(baseline "$remote"))
+  for _ in $(seq "$RSS_RUNS"); do
+    bash -c "${!empty}"
+    # shellcheck disable=SC2046
+    rss_kib[tool_$remote]+="${rss_kib[tool_$remote]:+,}$(rss $(tool "$provider"))"
+    bash -c "${!empty}"
+    # rclone is a child of bash here; GNU time reports the largest of them.
+    # shellcheck disable=SC2046
+    rss_kib[rclone_$remote]+="${rss_kib[rclone_$remote]:+,}$(rss $(baseline "$remote"))"
+  done
 done
-printf '{"tool": {"gcs": %s, "s3": %s}, "rclone": {"gcs": %s, "s3": %s}}\n' \
+printf '{"tool": {"gcs": [%s], "s3": [%s]}, "rclone": {"gcs": [%s], "s3": [%s]}}\n' \
   "${rss_kib[tool_gcs]}" "${rss_kib[tool_s3]}" "${rss_kib[rclone_gcs]}" "${rss_kib[rclone_s3]}" >"$results/rss.json"
 
 # --- no-change re-runs onto buckets the tool filled --------------------------------
