@@ -3,6 +3,7 @@ import {Flags} from '@oclif/core'
 import {BaseCommand} from '../base-command.js'
 import {ARTIFACT_NAMES} from '../core/catalog.js'
 import {ExitCode, ReportedFailure} from '../core/errors.js'
+import {keepYoungGenerationSmall} from '../core/heap.js'
 import {type CopyReport, copyPublicBuilds} from '../transfer/copy-builds.js'
 import {resolveCopyRequest} from '../transfer/copy-request.js'
 import {describeArtifactErrors, describeFailure, describeObject, describeSummary, isProblem} from '../ui/render-copy.js'
@@ -38,6 +39,7 @@ Different content at the destination is a conflict (exit 5, left untouched) unle
 
   async run(): Promise<CopyReport> {
     const {flags} = await this.parse(CopyPublicBuilds)
+    keepYoungGenerationSmall()
     this.useOutputFlags(flags)
     const request = resolveCopyRequest(flags)
     const report = await this.reporter.withProgress('copying public builds', () =>

@@ -4,6 +4,7 @@ import {BaseCommand, onClose} from '../base-command.js'
 import {ARCHES, ARTIFACT_NAMES, artifactNamed, normalizeArch, validateVersion} from '../core/catalog.js'
 import {ExitCode, ReportedFailure, UsageError} from '../core/errors.js'
 import {parseLayout} from '../core/fetch-request.js'
+import {keepYoungGenerationSmall} from '../core/heap.js'
 import {parseLocation} from '../core/location.js'
 import {normalizeDigest} from '../integrity/sidecar.js'
 import {closeHttp} from '../net/http-client.js'
@@ -47,6 +48,7 @@ Exit 3 on any integrity finding, 4 when the artifact is missing, 0 when clean.`
 
   async run(): Promise<VerifyReport> {
     const {args, flags} = await this.parse(Verify)
+    keepYoungGenerationSmall()
     this.useOutputFlags(flags)
     onClose(closeHttp)
     const modes = [flags.file, flags.at, flags.against].filter((mode) => mode !== undefined)
