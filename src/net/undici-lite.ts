@@ -10,13 +10,20 @@ export interface UndiciLite {
   request(dispatcher: Dispatcher, options: RequestOptions): Promise<ResponseData>
 }
 
+let loaded: Promise<UndiciLite> | undefined
+
 /**
  * undici's Agent and request() without undici's index module, which also
  * builds fetch, WebSocket, EventSource, caches and mocks: about 45 ms of a cold
  * `fetch` that is mostly start-up (see bench/). The two paths are undici 7's;
- * test/unit/undici-lite.test.ts fails if an upgrade moves them.
+ * test/unit/undici-lite.test.ts fails if an upgrade moves them. Loaded once.
  */
-export async function loadUndici(): Promise<UndiciLite> {
+export function loadUndici(): Promise<UndiciLite> {
+  loaded ??= load()
+  return loaded
+}
+
+async function load(): Promise<UndiciLite> {
   // undici parses HTTP with WebAssembly, and V8 recompiles its hot functions
   // with TurboFan on background threads that process exit then waits for:
   // about 60 ms of every cold `fetch`, for code that never runs again. The

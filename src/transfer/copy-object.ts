@@ -130,37 +130,30 @@ async function transfer(context: CopyContext, object: SourceObject, options: Wri
   return {method: 'streamed', stored: await context.streams.run(() => streamCopy(context, object, options))}
 }
 
-/**
- * Checks the destination after a copy: its sha256 metadata against the
- * expected digest and its service checksums (crc32c, md5) against the
- * source's; when it reports no digest at all (a plain directory), its content.
- */
-async function verifyCopy(context: CopyContext, key: string, expected: Pick<ObjectInfo, Digest | 'size'>): Promise<readonly string[]> {
-  const where = `${context.destination.display}/${key}`
-  const info = await context.destination.stat(key)
-  if (!info) throw new OperationalError(`${where} is missing right after it was copied`)
-  const comparison = compareObjects(expected, info)
-  if (comparison.verdict === 'same') return comparison.by
-  if (comparison.verdict === 'different') throw new IntegrityError(`${where} does not match its source after the copy (${comparison.by} differs): removed`)
-  const byContent = compareObjects({sha256: expected.sha256, size: expected.size}, await hashObject(context.destination, key))
-  if (byContent.verdict !== 'same') throw new IntegrityError(`${where} does not match its source after the copy (${REHASHED} differs): removed`)
-  return [REHASHED]
+function mismatch(where: string, by: string): IntegrityError {
+  return new IntegrityError(`${where} does not match its source after the copy (${by} differs): removed`)
 }
 
 /**
- * A copied object that fails verification is removed: a missing object is
- * better than a wrong one. The metadata the store read back right after
- * writing settles it when it carries a digest; otherwise the object is looked
- * at again, down to its content.
+ * Checks the destination after a copy, from the metadata its store read back
+ * right after writing: the sha256 metadata against the expected digest, and
+ * the service checksums (crc32c, md5) against the source's. When that holds no
+ * digest at all (a plain directory), the content is hashed.
  */
+async function verifyCopy(context: CopyContext, key: string, expected: Pick<ObjectInfo, Digest | 'size'>, stored: ObjectInfo): Promise<readonly string[]> {
+  const where = `${context.destination.display}/${key}`
+  const comparison = compareObjects(expected, stored)
+  if (comparison.verdict === 'same') return comparison.by
+  if (comparison.verdict === 'different') throw mismatch(where, comparison.by)
+  const content = await withRetry('verification', () => hashObject(context.destination, key), retryOptions(context))
+  if (compareObjects({sha256: expected.sha256, size: expected.size}, content).verdict !== 'same') throw mismatch(where, REHASHED)
+  return [REHASHED]
+}
+
+/** A copied object that fails verification is removed: a missing object is better than a wrong one. */
 async function verifyOrRemove(context: CopyContext, key: string, expected: Pick<ObjectInfo, Digest | 'size'>, stored: ObjectInfo): Promise<readonly string[]> {
   try {
-    const readBack = compareObjects(expected, stored)
-    if (readBack.verdict === 'same') return readBack.by
-    if (readBack.verdict === 'different') {
-      throw new IntegrityError(`${context.destination.display}/${key} does not match its source after the copy (${readBack.by} differs): removed`)
-    }
-    return await withRetry('verification', () => verifyCopy(context, key, expected), retryOptions(context))
+    return await verifyCopy(context, key, expected, stored)
   } catch (error) {
     if (error instanceof IntegrityError) await context.destination.remove(key).catch(() => {})
     throw error
