@@ -10,6 +10,8 @@
 import {existsSync, readFileSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 
+import {median, megabytes} from './stats.js'
+
 interface HyperfineResult {
   command: string
   median: number
@@ -67,17 +69,11 @@ for (const spec of CASES) {
 /** Peak RSS samples in KiB, as GNU time's %M reports them, per destination: RSS_RUNS cold runs each. */
 const rss = readJson<{tool: Record<string, number[]>; rclone: Record<string, number[]>}>('rss.json')
 if (rss) {
-  const mb = (kib: number): number => (kib * 1024) / 1e6
-  const all = (samples: Record<string, number[]>): number[] => Object.values(samples).flat().map(mb)
-  const median = (values: number[]): number => {
-    const sorted = [...values].sort((a, b) => a - b)
-    const middle = Math.floor(sorted.length / 2)
-    return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2
-  }
+  const all = (samples: Record<string, number[]>): number[] => Object.values(samples).flat().map(megabytes)
   // The larger direction (GCS → S3, streamed through memory) decides; its median and largest sample are shown.
   const worst = (samples: Record<string, number[]>): number[] =>
     Object.values(samples)
-      .map((kib) => kib.map(mb))
+      .map((kib) => kib.map(megabytes))
       .reduce((a, b) => (Math.max(...b) > Math.max(...a) ? b : a))
   const show = (samples: Record<string, number[]>): string => `${median(worst(samples)).toFixed(0)} MB (max ${Math.max(...all(samples)).toFixed(0)})`
   const toolPeakMb = Math.max(...all(rss.tool))

@@ -8,6 +8,8 @@
 import {existsSync, readFileSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 
+import {median, megabytes} from './stats.js'
+
 interface HyperfineResult {
   command: string
   median: number
@@ -36,18 +38,8 @@ const CASES: readonly CaseSpec[] = [
 /** Decimal megabytes, the stricter reading of "150 MB". */
 const MAX_RSS_MB = 150
 
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b)
-  const mid = Math.floor(sorted.length / 2)
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
-}
-
 function seconds(value: number): string {
   return value >= 1 ? `${value.toFixed(2)} s` : `${(value * 1000).toFixed(1)} ms`
-}
-
-function megabytes(kib: number): number {
-  return (kib * 1024) / 1e6
 }
 
 function readJson<T>(file: string): T {
