@@ -11,7 +11,7 @@
 import {createHash, randomBytes} from 'node:crypto'
 
 import {parseLocation} from '../src/core/location.js'
-import {mapLimit} from '../src/core/map-limit.js'
+import {mapLimit} from '../src/core/concurrency.js'
 import {openStore} from '../src/stores/open-store.js'
 
 const MB = 1_000_000

@@ -56,10 +56,10 @@ if [[ " ${cases[*]} " == *" cold-large "* ]] && [ ! -x /usr/bin/time ]; then
   die "GNU time (/usr/bin/time) is needed for peak RSS: apt-get install -y time"
 fi
 
-if [ ! -f dist/fast-path.js ] || [ ! -f oclif.manifest.json ]; then
+if [ ! -f dist/cli/fast-path.js ] || [ ! -f oclif.manifest.json ]; then
   log "dist/ is missing: npm run build"
   npm run build >&2
-elif [ -n "$(find src -name '*.ts' -newer dist/fast-path.js -print -quit)" ]; then
+elif [ -n "$(find src -name '*.ts' -newer dist/cli/fast-path.js -print -quit)" ]; then
   echo "warning: src/ has changes newer than dist/; run npm run build to benchmark them" >&2
 fi
 
@@ -144,7 +144,7 @@ start_server() { # delay_ms: sets server_url
 app="$work/app"
 mkdir -p "$app"
 cp -r bin dist oclif.manifest.json package.json "$app/"
-[ -f "$app/dist/fast-path.js" ] && [ -f "$app/dist/commands/fetch.js" ] ||
+[ -f "$app/dist/cli/fast-path.js" ] && [ -f "$app/dist/commands/fetch.js" ] ||
   die "dist/ is incomplete (is a rebuild running?): run npm run build and retry"
 
 results="$repo/bench/results/fetch-$(date +%Y%m%d-%H%M%S)"

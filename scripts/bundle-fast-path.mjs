@@ -1,4 +1,4 @@
-// Bundles the fetch fast path (dist/fast-path.js and the modules it reaches)
+// Bundles the fetch fast path (dist/cli/fast-path.js and the modules it reaches)
 // into one file that bin/run.js loads. Node 20 resolves and links ES modules
 // one by one; one file saves about 15 ms of every cold `fetch` (bench/fetch.sh).
 // Packages stay external, so undici, the SDKs, ora and execa are still loaded
@@ -7,7 +7,7 @@ import {build} from 'esbuild'
 
 await build({
   bundle: true,
-  entryPoints: ['dist/fast-path.js'],
+  entryPoints: ['dist/cli/fast-path.js'],
   format: 'esm',
   logLevel: 'warning',
   outfile: 'dist/fast-path.bundle.js',

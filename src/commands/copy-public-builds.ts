@@ -1,12 +1,12 @@
 import {Flags} from '@oclif/core'
 
-import {BaseCommand} from '../base-command.js'
+import {BaseCommand} from '../cli/base-command.js'
+import {describeArtifactErrors, describeFailure, describeObject, describeSummary, isProblem} from '../cli/render-copy.js'
 import {ARTIFACT_NAMES} from '../core/catalog.js'
 import {ExitCode, ReportedFailure} from '../core/errors.js'
 import {keepYoungGenerationSmall} from '../core/heap.js'
-import {type CopyReport, copyPublicBuilds} from '../transfer/copy-builds.js'
-import {resolveCopyRequest} from '../transfer/copy-request.js'
-import {describeArtifactErrors, describeFailure, describeObject, describeSummary, isProblem} from '../ui/render-copy.js'
+import {type CopyReport, copyPublicBuilds} from '../services/copy/copy.js'
+import {resolveCopyRequest} from '../services/copy/request.js'
 
 export default class CopyPublicBuilds extends BaseCommand {
   static override summary = 'Copy the public builds (busybox, kernels, Firecracker) into per-environment buckets, verified.'
@@ -28,8 +28,7 @@ Different content at the destination is a conflict (exit 5, left untouched) unle
     'dry-run': Flags.boolean({description: 'Report what would be copied; write nothing.'}),
     force: Flags.boolean({description: 'Overwrite destination objects whose content differs.'}),
     from: Flags.string({
-      description: 'The public bucket, as a listable location: gs://bucket, s3://bucket or file:///dir.',
-      env: 'E2B_ARTIFACTS_PUBLIC_URL',
+      description: 'The public bucket, as a listable location: gs://bucket, s3://bucket or file:///dir. Default: E2B_ARTIFACTS_PUBLIC_URL, else gs:// of the public bucket.',
       helpValue: 'LOCATION',
     }),
     provider: Flags.string({description: 'Destination cloud: gcp (gs://) or aws (s3://); needs --bucket-prefix.', options: ['gcp', 'aws']}),

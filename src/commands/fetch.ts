@@ -1,9 +1,9 @@
 import {Args, Flags} from '@oclif/core'
 
-import {BaseCommand} from '../base-command.js'
+import {BaseCommand} from '../cli/base-command.js'
+import {runFetch} from '../cli/run-fetch.js'
 import {ARCHES, ARTIFACT_NAMES, DEFAULT_BUSYBOX_VERSION} from '../core/catalog.js'
-import {runFetch} from '../run-fetch.js'
-import type {FetchResult} from '../transfer/fetch-artifact.js'
+import type {FetchResult} from '../services/fetch/result.js'
 
 export default class Fetch extends BaseCommand {
   static override summary = 'Download a verified artifact, unless the local copy is already up to date.'
@@ -26,8 +26,7 @@ Otherwise downloads the binary and its sidecar concurrently into temp files next
     arch: Flags.string({description: `Architecture: ${ARCHES.join(' or ')} (aliases x86_64, aarch64). Default: this host's.`}),
     force: Flags.boolean({description: 'Download even if the local copy is up to date.'}),
     from: Flags.string({
-      description: 'Where to download from: https://host/bucket[/prefix], gs://, s3://, file:// or a directory.',
-      env: 'E2B_ARTIFACTS_PUBLIC_URL',
+      description: 'Where to download from: https://host/bucket[/prefix], gs://, s3://, file:// or a directory. Default: E2B_ARTIFACTS_PUBLIC_URL, else the public bucket over https.',
       helpValue: 'LOCATION',
     }),
     layout: Flags.string({description: 'Override the layout detected from the location name.', options: ['public', 'env']}),

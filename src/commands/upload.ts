@@ -1,11 +1,11 @@
 import {Args, Flags} from '@oclif/core'
 
-import {BaseCommand, onClose} from '../base-command.js'
+import {BaseCommand} from '../cli/base-command.js'
+import {describeDone, describeVerified} from '../cli/render-upload.js'
 import {ARCHES, ARTIFACT_NAMES} from '../core/catalog.js'
-import {closeHttp} from '../net/http-client.js'
-import {type UploadResult, upload} from '../transfer/upload.js'
-import {DEFAULT_UPLOAD_DESTINATION, DEFAULT_UPLOAD_SOURCE, resolveUploadRequest} from '../transfer/upload-request.js'
-import {describeDone, describeVerified} from '../ui/render-upload.js'
+import {DEFAULT_RELEASE_REPO, defaultUploadDestination} from '../core/config.js'
+import {resolveUploadRequest} from '../services/upload/request.js'
+import {type UploadResult, upload} from '../services/upload/upload.js'
 
 export default class Upload extends BaseCommand {
   static override summary = 'Publish a verified release binary and its .sha256 sidecar to a bucket.'
@@ -29,19 +29,18 @@ An identical existing object is "already published" (exit 0); different content 
     'dry-run': Flags.boolean({description: 'Download and check everything, inspect the destination, and write nothing.'}),
     force: Flags.boolean({description: 'Replace different content at the destination instead of failing with a conflict.'}),
     from: Flags.string({
-      description: `Source: github:owner/repo (default ${DEFAULT_UPLOAD_SOURCE}) or a directory laid out as {version}/{arch}/{file}.`,
+      description: `Source: github:owner/repo (default ${DEFAULT_RELEASE_REPO}) or a directory laid out as {version}/{arch}/{file}.`,
       helpValue: 'LOCATION',
     }),
     layout: Flags.string({description: 'Override the layout detected from the destination name.', options: ['public', 'env']}),
     tag: Flags.string({description: 'Release tag, for a github: source. Default: v{version}.'}),
-    to: Flags.string({description: `Destination: gs://, s3:// or a directory. Default: ${DEFAULT_UPLOAD_DESTINATION}.`, helpValue: 'LOCATION'}),
+    to: Flags.string({description: `Destination: gs://, s3:// or a directory. Default: ${defaultUploadDestination()}.`, helpValue: 'LOCATION'}),
     version: Flags.string({description: 'Version to publish, as in the object key {version}/{arch}/{file}.', required: true}),
   }
 
   async run(): Promise<UploadResult> {
     const {args, flags} = await this.parse(Upload)
     this.useOutputFlags(flags)
-    onClose(closeHttp)
     const request = resolveUploadRequest({...flags, artifact: args.artifact, dryRun: flags['dry-run']})
     const label = {artifact: request.artifact.name, version: request.version}
     return this.reporter.withProgress(`uploading ${request.artifact.name} ${request.version} from ${request.from.display}`, () =>

@@ -1,18 +1,13 @@
 import {Args, Flags} from '@oclif/core'
 
-import {BaseCommand, onClose} from '../base-command.js'
-import {ARCHES, ARTIFACT_NAMES, artifactNamed, normalizeArch, validateVersion} from '../core/catalog.js'
-import {ExitCode, ReportedFailure, UsageError} from '../core/errors.js'
-import {parseLayout} from '../core/fetch-request.js'
+import {BaseCommand} from '../cli/base-command.js'
+import {verifyRows, verifySummary} from '../cli/render-verify.js'
+import {ARCHES, ARTIFACT_NAMES} from '../core/catalog.js'
+import {ExitCode, ReportedFailure} from '../core/errors.js'
 import {keepYoungGenerationSmall} from '../core/heap.js'
-import {parseLocation} from '../core/location.js'
-import {normalizeDigest} from '../integrity/sidecar.js'
-import {closeHttp} from '../net/http-client.js'
-import {verifyRows, verifySummary} from '../ui/render-verify.js'
-import {auditLocation} from '../verify/audit.js'
-import {compareLocations} from '../verify/compare.js'
-import type {VerifyReport} from '../verify/findings.js'
-import {verifyFile} from '../verify/verify-file.js'
+import type {VerifyReport} from '../services/verify/findings.js'
+import {describeVerifyRequest, resolveVerifyRequest} from '../services/verify/request.js'
+import {verify} from '../services/verify/verify.js'
 
 export default class Verify extends BaseCommand {
   static override summary = 'Check artifacts against their sidecars, metadata and each other.'
@@ -50,39 +45,11 @@ Exit 3 on any integrity finding, 4 when the artifact is missing, 0 when clean.`
     const {args, flags} = await this.parse(Verify)
     keepYoungGenerationSmall()
     this.useOutputFlags(flags)
-    onClose(closeHttp)
-    const modes = [flags.file, flags.at, flags.against].filter((mode) => mode !== undefined)
-    if (modes.length !== 1) throw new UsageError('choose one of --file, --at or --against')
-    const artifact = artifactNamed(args.artifact)
-    const arch = flags.arch === undefined ? undefined : normalizeArch(flags.arch)
-    const version = flags.version === undefined ? undefined : validateVersion(flags.version)
-    const layout = parseLayout(flags.layout)
-    let report: VerifyReport
-    if (flags.file !== undefined) {
-      const pin = flags.sha256 === undefined ? undefined : pinned(flags.sha256)
-      report = await verifyFile({arch, artifact, file: flags.file, pin})
-    } else if (flags.at !== undefined) {
-      const location = parseLocation(flags.at)
-      report = await this.reporter.withProgress(`auditing ${location.display}`, () =>
-        auditLocation({arch, artifact, concurrency: flags.concurrency, deep: flags.deep, layout, location, version}),
-      )
-    } else {
-      const locations = (flags.against ?? []).map((input) => parseLocation(input))
-      report = await this.reporter.withProgress(`comparing ${locations.length} locations`, () =>
-        compareLocations({arch, artifact, concurrency: flags.concurrency, layout, locations, tag: flags.tag, version}),
-      )
-    }
+    const request = resolveVerifyRequest({...flags, artifact: args.artifact})
+    const report = await this.reporter.withProgress(describeVerifyRequest(request), () => verify(request))
     for (const row of verifyRows(report)) this.reporter.action(row)
     this.reporter.action(verifySummary(report))
     if (report.summary.exitCode !== ExitCode.ok) throw new ReportedFailure(verifySummary(report), report.summary.exitCode, report)
     return report
-  }
-}
-
-function pinned(value: string): string {
-  try {
-    return normalizeDigest(value, '--sha256')
-  } catch (error) {
-    throw new UsageError((error as Error).message)
   }
 }

@@ -79,6 +79,13 @@ export function validateVersion(version: string): string {
   )
 }
 
+/** A repeatable --arch (each value may list several, comma-separated): distinct, in catalog order; both when none. */
+export function normalizeArches(input: readonly string[] | undefined): Arch[] {
+  if (input === undefined || input.length === 0) return [...ARCHES]
+  const chosen = new Set(input.flatMap((value) => value.split(',')).map((value) => normalizeArch(value.trim())))
+  return ARCHES.filter((arch) => chosen.has(arch))
+}
+
 /** The version to use: the one given, or the artifact's catalog default. */
 export function resolveVersion(artifact: Artifact, version: string | undefined): string {
   if (version !== undefined) return validateVersion(version)
@@ -88,13 +95,4 @@ export function resolveVersion(artifact: Artifact, version: string | undefined):
 
 export function hostArch(): Arch {
   return normalizeArch(process.arch)
-}
-
-/** `{version}/{arch}/{file}`, relative to the artifact's root in a location. */
-export function binaryKey(artifact: Artifact, version: string, arch: Arch): string {
-  return `${version}/${arch}/${artifact.file}`
-}
-
-export function sidecarKey(key: string): string {
-  return `${key}.sha256`
 }

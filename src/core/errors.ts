@@ -66,19 +66,6 @@ export class TransientError extends OperationalError {
   }
 }
 
-/**
- * When several things fail in one run, the exit code is the most severe one:
- * a bad binary (3) outranks a conflict (5), which outranks something missing
- * (4), which outranks an operational failure (1) and a usage error (2).
- * Integrity comes first because it means a source must not be trusted at all.
- */
-export const SEVERITY: readonly ExitCodeValue[] = [ExitCode.integrity, ExitCode.conflict, ExitCode.notFound, ExitCode.operational, ExitCode.usage]
-
-/** The most severe of several exit codes; 0 when there are none. */
-export function mostSevere(codes: readonly number[]): ExitCodeValue {
-  return SEVERITY.find((code) => codes.includes(code)) ?? ExitCode.ok
-}
-
 /** The exit code for anything thrown, including errors from oclif's parser. */
 export function exitCodeOf(error: unknown): ExitCodeValue {
   if (error instanceof ArtifactError) return error.exitCode

@@ -3,6 +3,7 @@ import {fileURLToPath} from 'node:url'
 
 import type {Artifact} from './catalog.js'
 import {UsageError} from './errors.js'
+import {isLoopbackHost, redactUrl} from './url-policy.js'
 
 export type Layout = 'public' | 'env'
 
@@ -45,11 +46,6 @@ const S3_BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/
 const AZ_ACCOUNT = /^[a-z0-9]{3,24}$/
 const AZ_CONTAINER = /^[a-z0-9](?:[a-z0-9-]{1,61})[a-z0-9]$/
 const GITHUB_NAME = /^[A-Za-z0-9_.-]{1,100}$/
-
-export function isLoopbackHost(hostname: string): boolean {
-  const host = hostname.replace(/^\[|\]$/g, '').toLowerCase()
-  return host === 'localhost' || host === '::1' || /^127(?:\.\d{1,3}){3}$/.test(host)
-}
 
 function splitPath(rawPath: string, what: string): string[] {
   const segments = rawPath.split('/').filter((s) => s !== '')
@@ -181,7 +177,9 @@ export function artifactRoot(location: Location, artifact: Artifact, override?: 
   return layoutOf(location, artifact, override) === 'env' ? '' : artifact.publicPrefix
 }
 
-/** Removes credentials, query strings and fragments from anything URL-shaped. */
-export function redactUrl(input: string): string {
-  return input.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, '$1').replace(/[?#].*$/, '')
+/** `--layout public|env`, when given. */
+export function parseLayout(input: string | undefined): Layout | undefined {
+  if (input === undefined) return undefined
+  if (input === 'public' || input === 'env') return input
+  throw new UsageError(`invalid --layout '${input}': expected public or env`)
 }

@@ -2,36 +2,101 @@ import {createHash, type Hash} from 'node:crypto'
 import {createReadStream} from 'node:fs'
 import {Transform, type TransformCallback} from 'node:stream'
 
+import {IntegrityError, TransientError} from '../core/errors.js'
+
+/** Content a stream must turn out to be, checked before the stream ends. */
+export interface ExpectedContent {
+  readonly sha256: string
+  readonly size: number
+  /** Names the content in errors. */
+  readonly where: string
+  /** Who claimed the digest, for the mismatch message: "its metadata", "the declared digest". */
+  readonly claimedBy: string
+  /** What happens to bad content, ending the error: "not copied", "not written". */
+  readonly consequence: string
+}
+
+export interface HashingOptions {
+  /** Keep this many first bytes (where ELF headers live). */
+  readonly headBytes?: number
+  /** Also compute the MD5, for services that check one. */
+  readonly md5?: boolean
+  /**
+   * Fail the stream, before it ends, when the content is not this. A store's
+   * upload then sees an error instead of an end of stream and aborts rather
+   * than publishing unverified bytes.
+   */
+  readonly expect?: ExpectedContent
+}
+
 /**
- * A pass-through that hashes and counts every byte on the way, so that content
- * is verified in the same pass that moves it, never by reading it twice.
- * It also keeps the first bytes, which is where ELF headers live.
+ * The one pass-through that hashes and counts every byte on the way, so that
+ * content is verified in the same pass that moves it, never by reading it twice.
  */
 export class HashingStream extends Transform {
-  private readonly hash: Hash = createHash('sha256')
+  private readonly sha256: Hash = createHash('sha256')
+  private readonly md5?: Hash
   private readonly headChunks: Buffer[] = []
   private headLength = 0
+  private sha256Hex?: string
+  private md5Value?: string
   bytes = 0
 
-  constructor(private readonly headBytes = 64) {
-    super()
+  constructor(private readonly options: HashingOptions = {}) {
+    super({highWaterMark: 1 << 16})
+    if (options.md5) this.md5 = createHash('md5')
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    this.hash.update(chunk)
     this.bytes += chunk.length
-    if (this.headLength < this.headBytes) {
-      const needed = this.headBytes - this.headLength
-      const slice = chunk.subarray(0, needed)
-      this.headChunks.push(Buffer.from(slice))
-      this.headLength += slice.length
+    const {expect} = this.options
+    if (expect && this.bytes > expect.size) {
+      callback(new IntegrityError(`${expect.where} is longer than the expected ${expect.size} bytes: ${expect.consequence}`))
+      return
     }
+    this.sha256.update(chunk)
+    this.md5?.update(chunk)
+    this.keepHead(chunk)
     callback(null, chunk)
   }
 
-  /** Lowercase hex digest; call once the stream has finished. */
+  override _flush(callback: TransformCallback): void {
+    const {expect} = this.options
+    if (!expect) {
+      callback()
+      return
+    }
+    if (this.bytes < expect.size) {
+      // A short body is a broken transfer, worth a retry, not bad content.
+      callback(new TransientError(`${expect.where}: body ended after ${this.bytes} of ${expect.size} bytes`))
+      return
+    }
+    const sha256 = this.digest()
+    if (sha256 !== expect.sha256) {
+      callback(new IntegrityError(`${expect.where} has sha256 ${sha256}, but ${expect.claimedBy} says ${expect.sha256}: ${expect.consequence}`))
+      return
+    }
+    callback()
+  }
+
+  private keepHead(chunk: Buffer): void {
+    const wanted = (this.options.headBytes ?? 0) - this.headLength
+    if (wanted <= 0) return
+    const slice = chunk.subarray(0, wanted)
+    this.headChunks.push(Buffer.from(slice))
+    this.headLength += slice.length
+  }
+
+  /** Lowercase hex sha256; call once the stream has finished. */
   digest(): string {
-    return this.hash.digest('hex')
+    this.sha256Hex ??= this.sha256.digest('hex')
+    return this.sha256Hex
+  }
+
+  /** Base64 MD5 (as GCS and Azure report it), when asked for; call once the stream has finished. */
+  md5Base64(): string | undefined {
+    if (this.md5) this.md5Value ??= this.md5.digest('base64')
+    return this.md5Value
   }
 
   /** The first bytes seen (up to `headBytes`). */
@@ -44,13 +109,37 @@ export function sha256Hex(data: Buffer | string): string {
   return createHash('sha256').update(data).digest('hex')
 }
 
-/** Hashes a local file in one streaming pass. */
-export async function sha256File(filePath: string): Promise<{sha256: string; size: number}> {
-  const hash = createHash('sha256')
+export function md5Base64(data: Buffer): string {
+  return createHash('md5').update(data).digest('base64')
+}
+
+async function hashFile(filePath: string, algorithm: 'md5' | 'sha256'): Promise<{hash: Hash; size: number}> {
+  const hash = createHash(algorithm)
   let size = 0
   for await (const chunk of createReadStream(filePath, {highWaterMark: 1 << 20}) as AsyncIterable<Buffer>) {
     hash.update(chunk)
     size += chunk.length
   }
+  return {hash, size}
+}
+
+/** Hashes a local file in one streaming pass. */
+export async function sha256File(filePath: string): Promise<{sha256: string; size: number}> {
+  const {hash, size} = await hashFile(filePath, 'sha256')
   return {sha256: hash.digest('hex'), size}
+}
+
+/** Base64 MD5 of a local file, in the form services report it, to check their own checksum on read-back. */
+export async function md5File(filePath: string): Promise<string> {
+  return (await hashFile(filePath, 'md5')).hash.digest('base64')
+}
+
+/**
+ * Content held in memory against what was declared, before a single byte is
+ * sent, so that a mismatch never reaches a bucket. Undefined when it matches.
+ */
+export function describeMismatch(data: Buffer, expected: {readonly sha256: string; readonly size: number}): string | undefined {
+  if (data.length !== expected.size) return `${data.length} bytes, expected ${expected.size}`
+  const actual = sha256Hex(data)
+  return actual === expected.sha256 ? undefined : `sha256 ${actual}, expected ${expected.sha256}`
 }

@@ -1,4 +1,7 @@
-import {IntegrityError} from '../core/errors.js'
+import {readFileSync, statSync} from 'node:fs'
+import path from 'node:path'
+
+import {IntegrityError, UsageError} from '../core/errors.js'
 
 /** Sidecars are tiny; anything larger is not a sidecar. */
 export const SIDECAR_MAX_BYTES = 4096
@@ -50,4 +53,31 @@ export function normalizeDigest(input: string, where: string): string {
   const hex = input.trim().replace(/^sha256:/i, '')
   if (!HEX64.test(hex)) throw new IntegrityError(`${where} is not a sha256 digest (64 hex digits): '${input.slice(0, 80)}'`)
   return hex.toLowerCase()
+}
+
+/** A digest given on the command line (`--sha256`): a usage error, not an integrity one, when malformed. */
+export function parsePin(value: string, flag: string): string {
+  try {
+    return normalizeDigest(value, flag)
+  } catch (error) {
+    throw new UsageError((error as Error).message)
+  }
+}
+
+/**
+ * The sidecar next to a local file (`PATH.sha256`), read synchronously with
+ * the same 4 KiB limit as any other sidecar. Undefined when there is none; a
+ * sidecar that is not a regular file, too large, or malformed throws IntegrityError.
+ */
+export function readSidecarFile(filePath: string): Sidecar | undefined {
+  const sidecarPath = `${filePath}.sha256`
+  let info
+  try {
+    info = statSync(sidecarPath)
+  } catch {
+    return undefined
+  }
+  if (!info.isFile()) throw new IntegrityError(`sidecar ${sidecarPath} is not a regular file`)
+  if (info.size > SIDECAR_MAX_BYTES) throw new IntegrityError(`sidecar ${sidecarPath} is larger than ${SIDECAR_MAX_BYTES} bytes: not a sha256sum file`)
+  return parseSidecar(readFileSync(sidecarPath), sidecarPath, path.basename(filePath))
 }

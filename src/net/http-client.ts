@@ -1,7 +1,9 @@
 import type {Readable} from 'node:stream'
 
+import {requestTimeoutMs} from '../core/config.js'
 import {ArtifactError, NotFoundError, OperationalError, TransientError} from '../core/errors.js'
-import {isLoopbackHost, redactUrl} from '../core/location.js'
+import {onRelease} from '../core/resources.js'
+import {isLoopbackHost, redactUrl} from '../core/url-policy.js'
 import {loadUndici} from './undici-lite.js'
 
 // Types only, as aliases: the package itself is imported lazily where it is used.
@@ -43,25 +45,21 @@ const TRANSIENT_CODES = new Set([
   'UND_ERR_CLOSED',
 ])
 
-function timeoutMs(): number {
-  const value = Number(process.env.E2B_ARTIFACTS_TIMEOUT_MS)
-  return Number.isInteger(value) && value > 0 ? value : 30_000
-}
-
 let dispatcher: Dispatcher | undefined
 
 async function getDispatcher(): Promise<Dispatcher> {
   if (!dispatcher) {
     const {Agent} = await loadUndici()
-    const timeout = timeoutMs()
+    const timeout = requestTimeoutMs()
     // headersTimeout bounds a silent server; bodyTimeout bounds a stalled body between chunks.
     dispatcher = new Agent({bodyTimeout: timeout, connectTimeout: timeout, headersTimeout: timeout, keepAliveTimeout: 4000})
+    onRelease(closeHttp)
   }
   return dispatcher
 }
 
-/** Closes pooled connections so the process can exit at once. */
-export async function closeHttp(): Promise<void> {
+/** Closes pooled connections so the process can exit at once (registered with core/resources). */
+async function closeHttp(): Promise<void> {
   const current = dispatcher
   dispatcher = undefined
   await current?.destroy()
@@ -82,7 +80,7 @@ export function classifyNetworkError(error: unknown, what: string): Error {
   return new OperationalError(`${what}: ${message}`, {cause: error})
 }
 
-function header(headers: HttpResponse['headers'], name: string): string | undefined {
+export function responseHeader(headers: HttpResponse['headers'], name: string): string | undefined {
   const value = headers[name]
   return Array.isArray(value) ? value[0] : value
 }
@@ -105,7 +103,7 @@ function checkRedirectTarget(from: URL, to: URL, shown: string): void {
 function statusError(status: number, headers: HttpResponse['headers'], shown: string): Error {
   if (status === 404 || status === 410) return new NotFoundError(`${shown}: not found (HTTP ${status})`)
   if (status === 408 || status === 429 || status >= 500) {
-    return new TransientError(`${shown}: HTTP ${status}`, parseRetryAfter(header(headers, 'retry-after')))
+    return new TransientError(`${shown}: HTTP ${status}`, parseRetryAfter(responseHeader(headers, 'retry-after')))
   }
   if (status === 401 || status === 403) return new OperationalError(`${shown}: access denied (HTTP ${status}): check credentials`)
   return new OperationalError(`${shown}: unexpected HTTP ${status}`)
@@ -134,7 +132,7 @@ export async function httpRequest(url: string, options: HttpRequestOptions = {})
       throw classifyNetworkError(error, `${method} ${shown}`)
     }
     const {statusCode: status} = response
-    const location = header(response.headers, 'location')
+    const location = responseHeader(response.headers, 'location')
     if (status >= 300 && status < 400 && location) {
       response.body.resume()
       if (hop >= MAX_REDIRECTS) throw new OperationalError(`${shown}: more than ${MAX_REDIRECTS} redirects`)
@@ -152,10 +150,9 @@ export async function httpRequest(url: string, options: HttpRequestOptions = {})
 }
 
 export function contentLength(response: HttpResponse): number | undefined {
-  const raw = header(response.headers, 'content-length')
+  const raw = responseHeader(response.headers, 'content-length')
   if (raw === undefined) return undefined
   const value = Number(raw)
   return Number.isSafeInteger(value) && value >= 0 ? value : undefined
 }
 
-export {header as responseHeader}

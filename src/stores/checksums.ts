@@ -1,5 +1,3 @@
-import {createHash} from 'node:crypto'
-
 const SHA256_HEX = /^[0-9a-f]{64}$/
 
 /** Cloud APIs carry digests in base64; the tool speaks lowercase hex (as `sha256sum` does). */
@@ -22,22 +20,4 @@ export function sha256FromMetadata(value: unknown): string | undefined {
 export function sha256FromBase64(value: string | undefined): string | undefined {
   if (!value || !/^[A-Za-z0-9+/]{43}=$/.test(value)) return undefined
   return base64ToHex(value)
-}
-
-export function md5Base64(data: Buffer): string {
-  return createHash('md5').update(data).digest('base64')
-}
-
-export function sha256Hex(data: Buffer): string {
-  return createHash('sha256').update(data).digest('hex')
-}
-
-/**
- * Checks content held in memory against what the caller declared, before a
- * single byte is sent, so a mismatch never reaches a bucket.
- */
-export function describeMismatch(data: Buffer, expected: {readonly sha256: string; readonly size: number}): string | undefined {
-  if (data.length !== expected.size) return `${data.length} bytes, expected ${expected.size}`
-  const actual = sha256Hex(data)
-  return actual === expected.sha256 ? undefined : `sha256 ${actual}, expected ${expected.sha256}`
 }

@@ -4,12 +4,12 @@ import path from 'node:path'
 import type {Readable} from 'node:stream'
 import {pipeline} from 'node:stream/promises'
 
-import {ConflictError, IntegrityError, NotFoundError, OperationalError} from '../core/errors.js'
+import {ConflictError, NotFoundError, OperationalError} from '../core/errors.js'
 import type {FileLocation} from '../core/location.js'
+import {joinKey} from '../core/keys.js'
+import {discard, released, tempPathFor} from '../core/temp-files.js'
 import {HashingStream} from '../integrity/hash.js'
-import {discard, released, tempPathFor} from '../transfer/temp-files.js'
 import type {ObjectBody, ObjectInfo, ReadOptions, Store, WriteOptions} from './store.js'
-import {joinKey} from './store.js'
 
 function isErrno(error: unknown, code: string): boolean {
   return (error as NodeJS.ErrnoException | undefined)?.code === code
@@ -54,16 +54,14 @@ export class FileStore implements Store {
     await mkdir(path.dirname(finalPath), {recursive: true})
     const temp = tempPathFor(finalPath)
     try {
-      const hashing = new HashingStream(0)
+      const hashing = new HashingStream({
+        expect: {claimedBy: 'the declared digest', consequence: 'not written', sha256: options.sha256, size: options.size, where: `content for ${finalPath}`},
+      })
       const source = Buffer.isBuffer(body) ? [body] : body
       await pipeline(source, hashing, createWriteStream(temp, {flags: 'wx', flush: true, mode: 0o644}))
-      const sha256 = hashing.digest()
-      if (sha256 !== options.sha256 || hashing.bytes !== options.size) {
-        throw new IntegrityError(`content written to ${finalPath} does not match: sha256 ${sha256}, ${hashing.bytes} bytes`)
-      }
       await this.publish(temp, finalPath, options.precondition)
       released(temp)
-      return {key, sha256, size: hashing.bytes}
+      return {key, sha256: hashing.digest(), size: hashing.bytes}
     } catch (error) {
       await discard(temp)
       throw error

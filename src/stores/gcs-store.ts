@@ -1,16 +1,17 @@
-import {type Hash, createHash} from 'node:crypto'
-import {type Readable, Transform, type TransformCallback} from 'node:stream'
+import type {Readable} from 'node:stream'
 import {pipeline} from 'node:stream/promises'
 
-
-import {ArtifactError, ConflictError, IntegrityError, NotFoundError, OperationalError, TransientError, UsageError} from '../core/errors.js'
-import {type BucketLocation, isLoopbackHost} from '../core/location.js'
+import {gcsEndpointSetting} from '../core/config.js'
+import {ArtifactError, ConflictError, IntegrityError, NotFoundError, OperationalError, TransientError} from '../core/errors.js'
+import {joinKey} from '../core/keys.js'
+import type {BucketLocation} from '../core/location.js'
+import {endpointUrl, isLoopbackHost} from '../core/url-policy.js'
+import {HashingStream, describeMismatch, md5Base64} from '../integrity/hash.js'
 import {classifyNetworkError} from '../net/http-client.js'
-import {describeMismatch, md5Base64, sha256FromMetadata} from './checksums.js'
+import {withRetry} from '../net/retry.js'
+import {sha256FromMetadata} from './checksums.js'
 import {collectBody, relayErrors} from './sdk-stream.js'
-import {withRetry} from '../transfer/retry.js'
 import type {ObjectBody, ObjectInfo, ReadOptions, Store, WriteOptions} from './store.js'
-import {joinKey} from './store.js'
 
 // Types only, as aliases: the package itself is imported lazily where it is used.
 type Bucket = import('@google-cloud/storage').Bucket
@@ -18,9 +19,6 @@ type File = import('@google-cloud/storage').File
 type FileMetadata = import('@google-cloud/storage').FileMetadata
 type GetFilesOptions = import('@google-cloud/storage').GetFilesOptions
 type Storage = import('@google-cloud/storage').Storage
-
-/** Environment variable naming a GCS-compatible JSON API endpoint, such as fake-gcs-server. */
-export const GCS_ENDPOINT_ENV = 'E2B_ARTIFACTS_GCS_ENDPOINT'
 
 /**
  * Objects up to this size are buffered, checked against their sha256, and sent
@@ -39,25 +37,15 @@ export interface GcsEndpoint {
 }
 
 /**
- * The custom endpoint from `E2B_ARTIFACTS_GCS_ENDPOINT`, else `STORAGE_EMULATOR_HOST`.
+ * The custom endpoint from E2B_ARTIFACTS_GCS_ENDPOINT, else STORAGE_EMULATOR_HOST.
  * Either may be a bare `host:port` and may end in `/storage/v1`: the SDK uses
  * STORAGE_EMULATOR_HOST verbatim as the JSON base but builds upload URLs from
  * it too, so the two only agree on fake-gcs-server once normalised to an origin.
  */
-export function gcsEndpointFromEnv(env: NodeJS.ProcessEnv = process.env): GcsEndpoint | undefined {
-  const name = env[GCS_ENDPOINT_ENV] ? GCS_ENDPOINT_ENV : 'STORAGE_EMULATOR_HOST'
-  const raw = env[name]?.trim()
-  if (!raw) return undefined
-  const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(raw) ? raw : `${isLoopbackHost(raw.split(':')[0] ?? '') ? 'http' : 'https'}://${raw}`
-  let url: URL
-  try {
-    url = new URL(withScheme)
-  } catch {
-    throw new UsageError(`${name}='${raw}' is not a URL: use e.g. http://127.0.0.1:4443`)
-  }
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) {
-    throw new UsageError(`${name}: plain http is allowed only for loopback hosts, not '${url.hostname}'`)
-  }
+export function gcsEndpoint(): GcsEndpoint | undefined {
+  const setting = gcsEndpointSetting()
+  if (!setting) return undefined
+  const url = endpointUrl(setting, 'http://127.0.0.1:4443')
   const path = url.pathname.replace(/\/+$/, '').replace(/\/storage\/v1$/, '')
   return {apiEndpoint: `${url.protocol}//${url.host}${path}`, authenticate: !isLoopbackHost(url.hostname)}
 }
@@ -98,43 +86,6 @@ export function mapGcsError(error: unknown, what: string): Error {
   return classifyNetworkError(error, what)
 }
 
-/** Hashes an upload in flight and fails it before its last byte when it is not what was declared. */
-class UploadCheck extends Transform {
-  private readonly sha256: Hash = createHash('sha256')
-  private readonly md5: Hash = createHash('md5')
-  private bytes = 0
-  md5Base64 = ''
-
-  constructor(
-    private readonly expected: WriteOptions,
-    private readonly where: string,
-  ) {
-    super({highWaterMark: 1 << 20})
-  }
-
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    this.bytes += chunk.length
-    if (this.bytes > this.expected.size) {
-      callback(new IntegrityError(`content for ${this.where} is longer than the declared ${this.expected.size} bytes: not written`))
-      return
-    }
-    this.sha256.update(chunk)
-    this.md5.update(chunk)
-    callback(null, chunk)
-  }
-
-  /** An error here reaches the upload before it finalises, so nothing is published. */
-  override _flush(callback: TransformCallback): void {
-    const sha256 = this.sha256.digest('hex')
-    this.md5Base64 = this.md5.digest('base64')
-    if (this.bytes !== this.expected.size || sha256 !== this.expected.sha256) {
-      callback(new IntegrityError(`content for ${this.where} has sha256 ${sha256} and ${this.bytes} bytes, not the declared ${this.expected.sha256} and ${this.expected.size}: not written`))
-      return
-    }
-    callback()
-  }
-}
-
 export interface GcsStoreOptions {
   readonly inMemoryUploadLimit?: number
 }
@@ -163,11 +114,11 @@ export class GcsStore implements Store {
 
   private bucket(): Promise<Bucket> {
     this.bucketPromise ??= (async () => {
-      const endpoint = gcsEndpointFromEnv()
+      const endpoint = gcsEndpoint()
       const {Storage} = await import('@google-cloud/storage')
       const storage: Storage = new Storage({
         ...(endpoint ? {apiEndpoint: endpoint.apiEndpoint, useAuthWithCustomEndpoint: endpoint.authenticate} : {}),
-        // Callers retry TransientErrors with the tool's one policy (src/transfer/retry.ts); SDK retries would multiply it.
+        // Callers retry TransientErrors with the tool's one policy (src/net/retry.ts); SDK retries would multiply it.
         retryOptions: {autoRetry: false},
       })
       // With STORAGE_EMULATOR_HOST set, the SDK would use it verbatim as the JSON API base; keep both bases consistent.
@@ -263,7 +214,10 @@ export class GcsStore implements Store {
    */
   private async writeStreaming(key: string, file: File, body: Readable, options: WriteOptions): Promise<ObjectInfo> {
     const where = this.where(key)
-    const check = new UploadCheck(options, where)
+    const check = new HashingStream({
+      expect: {claimedBy: 'the declared digest', consequence: 'not written', sha256: options.sha256, size: options.size, where: `content for ${where}`},
+      md5: true,
+    })
     const upload = file.createWriteStream({
       chunkSize: RESUMABLE_CHUNK_SIZE,
       metadata: {contentType: options.contentType ?? 'application/octet-stream', metadata: {sha256: options.sha256}},
@@ -276,7 +230,7 @@ export class GcsStore implements Store {
     } catch (error) {
       throw this.writeError(error, where)
     }
-    return this.checkStored(key, file, {md5: check.md5Base64, size: options.size})
+    return this.checkStored(key, file, {md5: check.md5Base64(), size: options.size})
   }
 
   private precondition(options: WriteOptions): {preconditionOpts?: {ifGenerationMatch: number}} {

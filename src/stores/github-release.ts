@@ -1,10 +1,13 @@
 import type {Readable} from 'node:stream'
 
+import {type GithubSettings, githubSettings} from '../core/config.js'
 import {IntegrityError, NotFoundError, OperationalError, UsageError} from '../core/errors.js'
-import {type GithubLocation, isLoopbackHost, redactUrl} from '../core/location.js'
+import type {GithubLocation} from '../core/location.js'
+import {endpointUrl, isAllowedUrl} from '../core/url-policy.js'
 import {normalizeDigest} from '../integrity/sidecar.js'
-import {classifyNetworkError, contentLength, httpRequest} from '../net/http-client.js'
-import {withRetry} from '../transfer/retry.js'
+import {contentLength, httpRequest} from '../net/http-client.js'
+import {readBounded} from '../net/read-bounded.js'
+import {withRetry} from '../net/retry.js'
 import type {ObjectBody, ObjectInfo, ReadOptions, Store} from './store.js'
 
 /** Release metadata is a few KiB; a cap keeps a misbehaving server from filling memory. */
@@ -19,30 +22,10 @@ export interface GithubEndpoints {
   readonly token?: string
 }
 
-function endpointUrl(name: string, value: string): string {
-  let url: URL
-  try {
-    url = new URL(value)
-  } catch {
-    throw new UsageError(`${name} '${redactUrl(value)}' is not a URL`)
-  }
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) {
-    throw new UsageError(`${name} '${redactUrl(value)}' must be https:// (plain http only for loopback hosts)`)
-  }
-  if (url.username || url.password || url.search || url.hash) {
-    throw new UsageError(`${name} must not carry credentials, a query or a fragment: use GITHUB_TOKEN for the token`)
-  }
-  return url.href.replace(/\/+$/, '')
-}
-
 /** GITHUB_API_URL, GITHUB_SERVER_URL and GITHUB_TOKEN, with github.com defaults. */
-export function githubEndpoints(env: NodeJS.ProcessEnv = process.env): GithubEndpoints {
-  const token = env.GITHUB_TOKEN?.trim()
-  return {
-    apiUrl: endpointUrl('GITHUB_API_URL', env.GITHUB_API_URL || 'https://api.github.com'),
-    serverUrl: endpointUrl('GITHUB_SERVER_URL', env.GITHUB_SERVER_URL || 'https://github.com'),
-    ...(token ? {token} : {}),
-  }
+export function githubEndpoints(settings: GithubSettings = githubSettings()): GithubEndpoints {
+  const base = (setting: GithubSettings['apiUrl']): string => endpointUrl(setting, 'https://api.github.com').href.replace(/\/+$/, '')
+  return {apiUrl: base(settings.apiUrl), serverUrl: base(settings.serverUrl), ...(settings.token ? {token: settings.token} : {})}
 }
 
 /** The parts of a release asset that a download needs. */
@@ -53,15 +36,6 @@ export interface ReleaseAsset {
   readonly size: number
   /** Lowercase hex sha256 from the API's `digest` field, when GitHub computed one. */
   readonly sha256?: string
-}
-
-function isAllowedUrl(value: string): boolean {
-  try {
-    const url = new URL(value)
-    return url.protocol === 'https:' || (url.protocol === 'http:' && isLoopbackHost(url.hostname))
-  } catch {
-    return false
-  }
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -89,20 +63,9 @@ function parseAssets(json: unknown, where: string): ReleaseAsset[] {
 }
 
 async function readJson(body: Readable, where: string): Promise<unknown> {
-  const chunks: Buffer[] = []
-  let total = 0
+  const content = await readBounded(body, RELEASE_JSON_MAX_BYTES, where, () => new OperationalError(`${where}: API response larger than ${RELEASE_JSON_MAX_BYTES} bytes`))
   try {
-    for await (const chunk of body as AsyncIterable<Buffer>) {
-      total += chunk.length
-      if (total > RELEASE_JSON_MAX_BYTES) throw new OperationalError(`${where}: API response larger than ${RELEASE_JSON_MAX_BYTES} bytes`)
-      chunks.push(chunk)
-    }
-  } catch (error) {
-    body.destroy()
-    throw classifyNetworkError(error, `reading ${where}`)
-  }
-  try {
-    return JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown
+    return JSON.parse(content.toString('utf8')) as unknown
   } catch {
     throw new OperationalError(`${where}: the API answered with something other than JSON`)
   }
@@ -164,7 +127,7 @@ export class GithubReleaseStore implements Store {
           const response = await httpRequest(url, {credentialOrigins: this.credentialOrigins(), headers: this.headers('application/vnd.github+json')})
           return parseAssets(await readJson(response.body, this.display), this.display)
         },
-        {onRetry: (error) => this.options.onRetry?.(`${error.message}; retrying`)},
+        {onRetry: this.options.onRetry},
       )
     } catch (error) {
       if (!(error instanceof NotFoundError)) throw error

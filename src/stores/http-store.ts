@@ -1,11 +1,9 @@
-import type {Readable} from 'node:stream'
-
 import {NotFoundError, UsageError} from '../core/errors.js'
+import {joinKey} from '../core/keys.js'
 import type {HttpLocation} from '../core/location.js'
 import {contentLength, httpRequest, responseHeader} from '../net/http-client.js'
+import {withRetry} from '../net/retry.js'
 import type {ObjectBody, ObjectInfo, ReadOptions, Store} from './store.js'
-import {joinKey} from './store.js'
-import {withRetry} from '../transfer/retry.js'
 
 /** Parses GCS's `x-goog-hash: crc32c=…,md5=…` header. */
 export function parseGoogHash(value: string | undefined): {crc32c?: string; md5?: string} {
@@ -72,11 +70,4 @@ export class HttpStore implements Store {
   async remove(): Promise<void> {
     throw new UsageError(`${this.display} is read-only`)
   }
-
-  async close(): Promise<void> {
-    const {closeHttp} = await import('../net/http-client.js')
-    await closeHttp()
-  }
 }
-
-export type {Readable}

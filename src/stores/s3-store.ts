@@ -2,14 +2,17 @@ import {PassThrough, type Readable} from 'node:stream'
 import {pipeline} from 'node:stream/promises'
 
 
+import {awsRegion, requestTimeoutMs, s3EndpointSetting, silenceAwsSdkNodeWarning} from '../core/config.js'
 import {ArtifactError, ConflictError, IntegrityError, NotFoundError, OperationalError, TransientError, UsageError} from '../core/errors.js'
-import {type BucketLocation, isLoopbackHost} from '../core/location.js'
+import {joinKey} from '../core/keys.js'
+import type {BucketLocation} from '../core/location.js'
+import {endpointUrl} from '../core/url-policy.js'
+import {describeMismatch} from '../integrity/hash.js'
 import {classifyNetworkError} from '../net/http-client.js'
-import {describeMismatch, hexToBase64, sha256FromBase64, sha256FromMetadata} from './checksums.js'
+import {withRetry} from '../net/retry.js'
+import {hexToBase64, sha256FromBase64, sha256FromMetadata} from './checksums.js'
 import {relayErrors} from './sdk-stream.js'
-import {withRetry} from '../transfer/retry.js'
 import type {ObjectBody, ObjectInfo, ReadOptions, Store, WriteOptions} from './store.js'
-import {joinKey} from './store.js'
 
 // Types only, as aliases: the package itself is imported lazily where it is used.
 type HeadObjectCommandOutput = import('@aws-sdk/client-s3').HeadObjectCommandOutput
@@ -25,26 +28,10 @@ const BAD_CONTENT = new Set(['BadDigest', 'InvalidDigest', 'XAmzContentSHA256Mis
 const ACCESS_DENIED = new Set(['AccessDenied', 'Forbidden', 'InvalidAccessKeyId', 'SignatureDoesNotMatch', 'ExpiredToken', 'InvalidToken'])
 const RETRYABLE = new Set(['TimeoutError', 'RequestTimeout', 'RequestTimeTooSkewed', 'SlowDown', 'Throttling', 'ThrottlingException', 'InternalError', 'ServiceUnavailable', 'ConditionalRequestConflict'])
 
-/** The endpoint from `AWS_ENDPOINT_URL_S3`, else `AWS_ENDPOINT_URL` (the AWS SDKs' own convention). */
-export function s3EndpointFromEnv(env: NodeJS.ProcessEnv = process.env): string | undefined {
-  const name = env.AWS_ENDPOINT_URL_S3 ? 'AWS_ENDPOINT_URL_S3' : 'AWS_ENDPOINT_URL'
-  const raw = env[name]?.trim()
-  if (!raw) return undefined
-  let url: URL
-  try {
-    url = new URL(raw)
-  } catch {
-    throw new UsageError(`${name}='${raw}' is not a URL: use e.g. https://s3.example.com or http://127.0.0.1:7070`)
-  }
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) {
-    throw new UsageError(`${name}: plain http is allowed only for loopback hosts, not '${url.hostname}'`)
-  }
-  return url.href.replace(/\/+$/, '')
-}
-
-function timeoutMs(): number {
-  const value = Number(process.env.E2B_ARTIFACTS_TIMEOUT_MS)
-  return Number.isInteger(value) && value > 0 ? value : 30_000
+/** The endpoint from AWS_ENDPOINT_URL_S3, else AWS_ENDPOINT_URL (the AWS SDKs' own convention). */
+export function s3Endpoint(): string | undefined {
+  const setting = s3EndpointSetting()
+  return setting && endpointUrl(setting, 'https://s3.example.com or http://127.0.0.1:7070').href.replace(/\/+$/, '')
 }
 
 /** The SDK prints some warnings with console.warn unless it has a logger of its own. */
@@ -103,18 +90,17 @@ export class S3Store implements Store {
 
   private connect(): Promise<{client: S3Client; sdk: S3Module}> {
     this.sdkPromise ??= (async () => {
-      const endpoint = s3EndpointFromEnv()
-      // The SDK warns on stderr about its future Node.js requirement; the tool's stderr is for its own messages.
-      process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'
+      const endpoint = s3Endpoint()
+      silenceAwsSdkNodeWarning()
       const sdk = await import('@aws-sdk/client-s3')
-      const timeout = timeoutMs()
+      const timeout = requestTimeoutMs()
       const client = new sdk.S3Client({
         ...(endpoint ? {endpoint, forcePathStyle: true} : {}),
         followRegionRedirects: true,
         logger: quietLogger,
-        // Callers retry TransientErrors with the tool's one policy (src/transfer/retry.ts); SDK retries would multiply it.
+        // Callers retry TransientErrors with the tool's one policy (src/net/retry.ts); SDK retries would multiply it.
         maxAttempts: 1,
-        region: process.env.AWS_REGION || process.env.AWS_DEFAULT_REGION || 'us-east-1',
+        region: awsRegion(),
         requestHandler: {connectionTimeout: timeout, requestTimeout: timeout},
         // Checksums are sent explicitly; otherwise the SDK switches uploads to aws-chunked trailers, which not every S3 server speaks.
         requestChecksumCalculation: 'WHEN_REQUIRED',
@@ -140,7 +126,7 @@ export class S3Store implements Store {
       key,
       size: head.ContentLength ?? 0,
       ...(sha256 ? {sha256} : {}),
-      ...(head.ETag ? {version: head.ETag} : {}),
+      ...(head.ETag ? {etag: head.ETag, version: head.ETag} : {}),
     }
   }
 
@@ -281,7 +267,7 @@ export class S3Store implements Store {
       for (const object of page.Contents ?? []) {
         // Keys ending in '/' are directory markers, not objects of ours.
         if (!object.Key || object.Key.endsWith('/')) continue
-        yield {key: object.Key.slice(base.length), size: object.Size ?? 0, ...(object.ETag ? {version: object.ETag} : {})}
+        yield {key: object.Key.slice(base.length), size: object.Size ?? 0, ...(object.ETag ? {etag: object.ETag, version: object.ETag} : {})}
       }
       token = page.IsTruncated ? page.NextContinuationToken : undefined
     } while (token)

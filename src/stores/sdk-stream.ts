@@ -1,6 +1,7 @@
 import {PassThrough, type Readable, addAbortSignal} from 'node:stream'
 
 import {IntegrityError} from '../core/errors.js'
+import {readBounded} from '../net/read-bounded.js'
 
 /**
  * Hands out an SDK's download stream with its errors translated into the
@@ -21,16 +22,6 @@ export function relayErrors(source: Readable, mapError: (error: unknown) => Erro
  * Reads a body that is about to be uploaded into memory, refusing more than
  * the declared size, so that it can be checked before anything is sent.
  */
-export async function collectBody(body: Readable, expectedSize: number, where: string): Promise<Buffer> {
-  const chunks: Buffer[] = []
-  let total = 0
-  for await (const chunk of body as AsyncIterable<Buffer>) {
-    total += chunk.length
-    if (total > expectedSize) {
-      body.destroy()
-      throw new IntegrityError(`content for ${where} is longer than the declared ${expectedSize} bytes: not written`)
-    }
-    chunks.push(chunk)
-  }
-  return Buffer.concat(chunks, total)
+export function collectBody(body: Readable, expectedSize: number, where: string): Promise<Buffer> {
+  return readBounded(body, expectedSize, `the content for ${where}`, () => new IntegrityError(`content for ${where} is longer than the declared ${expectedSize} bytes: not written`))
 }

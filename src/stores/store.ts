@@ -1,16 +1,14 @@
 import type {Readable} from 'node:stream'
 
-/** What a store knows about one object without reading its content. */
-export interface ObjectInfo {
+import type {ListedFacts} from '../integrity/content-identity.js'
+
+/**
+ * What a store knows about one object without reading its content: its size
+ * and digests (sha256 metadata, the service's md5 and crc32c, an S3 ETag).
+ */
+export interface ObjectInfo extends ListedFacts {
   /** Key relative to the store's root. */
   readonly key: string
-  readonly size: number
-  /** Lowercase hex sha256 recorded as metadata (`sha256`), when the store holds one. */
-  readonly sha256?: string
-  /** Base64 MD5 as the service reports it, when known. */
-  readonly md5?: string
-  /** Base64 big-endian CRC32C as the service reports it, when known. */
-  readonly crc32c?: string
   /** Opaque version token (GCS generation, S3 ETag) for preconditions. */
   readonly version?: string
 }
@@ -77,9 +75,4 @@ export interface Store {
   copyWithin?(source: Store, sourceKey: string, key: string, options: WriteOptions): Promise<ObjectInfo | undefined>
   /** Releases connections so that the process can exit promptly. */
   close?(): Promise<void>
-}
-
-/** Joins a store root with a relative key. */
-export function joinKey(...parts: string[]): string {
-  return parts.filter((p) => p !== '').join('/')
 }

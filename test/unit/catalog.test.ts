@@ -5,14 +5,14 @@ import {
   CATALOG,
   DEFAULT_BUSYBOX_VERSION,
   artifactNamed,
-  binaryKey,
   hostArch,
   normalizeArch,
+  normalizeArches,
   resolveVersion,
-  sidecarKey,
   validateVersion,
 } from '../../src/core/catalog.js'
 import {ExitCode, UsageError} from '../../src/core/errors.js'
+import {binaryKey, parseArtifactKey, sidecarKey} from '../../src/core/keys.js'
 
 const usage = (fn: () => unknown, pattern: RegExp): void => {
   assert.throws(fn, (error: unknown) => error instanceof UsageError && error.exitCode === ExitCode.usage && pattern.test(error.message))
@@ -68,5 +68,19 @@ describe('catalog', () => {
     const key = binaryKey(CATALOG.kernel, '6.1.102', 'arm64')
     assert.equal(key, '6.1.102/arm64/vmlinux.bin')
     assert.equal(sidecarKey(key), '6.1.102/arm64/vmlinux.bin.sha256')
+  })
+
+  it('parses keys back into version, arch and sidecar, including the legacy flat layout', () => {
+    assert.deepEqual(parseArtifactKey(CATALOG.busybox, '1.36.1/arm64/busybox.sha256'), {arch: 'arm64', binaryKey: '1.36.1/arm64/busybox', sidecar: true, version: '1.36.1'})
+    assert.deepEqual(parseArtifactKey(CATALOG.kernel, 'vmlinux-6.1.102/vmlinux.bin'), {binaryKey: 'vmlinux-6.1.102/vmlinux.bin', sidecar: false, version: 'vmlinux-6.1.102'})
+    assert.equal(parseArtifactKey(CATALOG.busybox, '1.36.1/riscv64/busybox'), undefined)
+    assert.equal(parseArtifactKey(CATALOG.busybox, '1.36.1/amd64/README'), undefined)
+  })
+
+  it('normalises a repeatable --arch to distinct arches in catalog order, both by default', () => {
+    assert.deepEqual(normalizeArches(undefined), ['amd64', 'arm64'])
+    assert.deepEqual(normalizeArches(['aarch64', 'x86_64,arm64']), ['amd64', 'arm64'])
+    assert.deepEqual(normalizeArches(['arm64']), ['arm64'])
+    usage(() => normalizeArches(['riscv64']), /unknown arch 'riscv64'/)
   })
 })

@@ -5,7 +5,7 @@ import {describe, it} from 'node:test'
 
 import {PROJECT_ROOT} from '../support/cli.js'
 
-const HEAVY = ['undici', '@google-cloud/storage', '@aws-sdk/client-s3', '@aws-sdk/lib-storage', 'ora', 'execa', '@oclif/core']
+const HEAVY = ['undici', '@google-cloud/storage', '@aws-sdk/client-s3', '@azure/storage-blob', '@azure/identity', 'ora', 'execa', '@oclif/core']
 
 describe('the fast-path bundle that bin/run.js loads (built by npm run build)', () => {
   it('is what bin/run.js imports', async () => {

@@ -4,7 +4,8 @@ import {describe, it} from 'node:test'
 
 import {CATALOG} from '../../src/core/catalog.js'
 import {UsageError} from '../../src/core/errors.js'
-import {artifactRoot, isLoopbackHost, layoutOf, parseLocation, redactUrl} from '../../src/core/location.js'
+import {artifactRoot, layoutOf, parseLayout, parseLocation} from '../../src/core/location.js'
+import {isLoopbackHost, redactUrl} from '../../src/core/url-policy.js'
 
 const usage = (input: string, pattern: RegExp): void => {
   assert.throws(() => parseLocation(input), (error: unknown) => error instanceof UsageError && pattern.test(error.message))
@@ -92,5 +93,14 @@ describe('redactUrl and loopback', () => {
     assert.ok(isLoopbackHost('127.0.0.53'))
     assert.ok(!isLoopbackHost('128.0.0.1'))
     assert.ok(!isLoopbackHost('localhost.example.com'))
+  })
+})
+
+describe('parseLayout', () => {
+  it('takes public or env, and nothing else', () => {
+    assert.equal(parseLayout(undefined), undefined)
+    assert.equal(parseLayout('env'), 'env')
+    assert.equal(parseLayout('public'), 'public')
+    assert.throws(() => parseLayout('flat'), (error: unknown) => error instanceof UsageError && /invalid --layout 'flat'/.test(error.message))
   })
 })

@@ -4,9 +4,10 @@ import path from 'node:path'
 import {describe, it} from 'node:test'
 
 import {ExitCode, exitCodeOf, ConflictError, IntegrityError, NotFoundError, OperationalError, TransientError, UsageError} from '../../src/core/errors.js'
-import {FAST_FETCH_OPTIONS} from '../../src/fast-path.js'
-import {redact} from '../../src/ui/redact.js'
-import {formatBytes, spinnerAllowed} from '../../src/ui/reporter.js'
+import {FAST_FETCH_OPTIONS} from '../../src/cli/fast-path.js'
+import {redact} from '../../src/cli/redact.js'
+import {formatBytes, spinnerAllowed} from '../../src/cli/reporter.js'
+import {terminalSettings} from '../../src/core/config.js'
 import {PROJECT_ROOT} from '../support/cli.js'
 
 describe('exit codes', () => {
@@ -41,14 +42,17 @@ describe('redact', () => {
 describe('spinnerAllowed', () => {
   const tty = {json: false, quiet: false}
   it('shows a spinner only to a person at a terminal', () => {
-    assert.equal(spinnerAllowed(tty, {}, true), true)
-    assert.equal(spinnerAllowed(tty, {}, false), false)
-    assert.equal(spinnerAllowed(tty, {CI: 'true'}, true), false)
-    assert.equal(spinnerAllowed(tty, {MAKEFLAGS: ' -j4 --jobserver-auth=3,4'}, true), false)
-    assert.equal(spinnerAllowed(tty, {MAKEFLAGS: 'j'}, true), false)
-    assert.equal(spinnerAllowed(tty, {MAKEFLAGS: 's'}, true), true)
-    assert.equal(spinnerAllowed({json: true, quiet: false}, {}, true), false)
-    assert.equal(spinnerAllowed({json: false, quiet: true}, {}, true), false)
+    const terminal = (env: Record<string, string>): ReturnType<typeof terminalSettings> => terminalSettings(env)
+    assert.equal(spinnerAllowed(tty, terminal({}), true), true)
+    assert.equal(spinnerAllowed(tty, terminal({}), false), false)
+    assert.equal(spinnerAllowed(tty, terminal({CI: 'true'}), true), false)
+    assert.equal(spinnerAllowed(tty, terminal({CI: 'false'}), true), true)
+    assert.equal(spinnerAllowed(tty, terminal({MAKEFLAGS: ' -j4 --jobserver-auth=3,4'}), true), false)
+    assert.equal(spinnerAllowed(tty, terminal({MAKEFLAGS: 'j'}), true), false)
+    assert.equal(spinnerAllowed(tty, terminal({MAKEFLAGS: 's'}), true), true)
+    assert.equal(spinnerAllowed(tty, terminal({TERM: 'dumb'}), true), false)
+    assert.equal(spinnerAllowed({json: true, quiet: false}, terminal({}), true), false)
+    assert.equal(spinnerAllowed({json: false, quiet: true}, terminal({}), true), false)
   })
 })
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import {describe, it} from 'node:test'
 
 import {NotFoundError, TransientError} from '../../src/core/errors.js'
-import {backoffMs, withRetry} from '../../src/transfer/retry.js'
+import {backoffMs, withRetry} from '../../src/net/retry.js'
 
 const policy = {baseDelayMs: 1, maxDelayMs: 4, tries: 4}
 
@@ -20,14 +20,14 @@ describe('withRetry', () => {
   })
 
   it('returns as soon as an attempt succeeds', async () => {
-    const seen: number[] = []
+    const seen: Array<number | string> = []
     const result = await withRetry('x', async (attempt) => {
       seen.push(attempt)
       if (attempt < 3) throw new TransientError('reset')
       return 'ok'
-    }, {onRetry: (_e, attempt) => seen.push(-attempt), policy})
+    }, {onRetry: (message) => seen.push(message.replace(/in \d+ ms$/, 'in N ms')), policy})
     assert.equal(result, 'ok')
-    assert.deepEqual(seen, [1, -1, 2, -2, 3])
+    assert.deepEqual(seen, [1, 'reset; retrying (try 2) in N ms', 2, 'reset; retrying (try 3) in N ms', 3])
   })
 
   it('never retries other errors', async () => {

@@ -1,0 +1,54 @@
+import {type ParseArgsConfig, parseArgs} from 'node:util'
+
+import {fastPathEnabled} from '../core/config.js'
+import {renderFailure} from './render-error.js'
+import {Reporter, formatJson} from './reporter.js'
+import {runFetch} from './run-fetch.js'
+
+/**
+ * The options of `fetch` (see src/commands/fetch.ts and cli/base-command.ts). A
+ * unit test keeps this list equal to the oclif command's flags.
+ */
+export const FAST_FETCH_OPTIONS = {
+  arch: {type: 'string'},
+  force: {type: 'boolean'},
+  from: {type: 'string'},
+  json: {type: 'boolean'},
+  layout: {type: 'string'},
+  out: {type: 'string'},
+  quiet: {short: 'q', type: 'boolean'},
+  sha256: {type: 'string'},
+  verbose: {type: 'boolean'},
+  version: {type: 'string'},
+} as const satisfies ParseArgsConfig['options']
+
+type FetchValues = {[K in keyof typeof FAST_FETCH_OPTIONS]?: (typeof FAST_FETCH_OPTIONS)[K]['type'] extends 'boolean' ? boolean : string}
+
+/**
+ * Runs `fetch` without loading oclif, which alone costs more than a whole
+ * Node.js start-up, and `fetch` runs on every `make`. Only well-formed
+ * invocations take this path: anything Node's strict parser rejects (help,
+ * unknown flags, extra arguments) returns false, and oclif handles it and
+ * owns its messages. Execution and error rendering are the command's own.
+ * E2B_ARTIFACTS_FAST_PATH=0 turns it off (tests use it to cover the oclif path).
+ */
+export async function tryFastPath(argv: readonly string[]): Promise<boolean> {
+  if (argv[0] !== 'fetch' || !fastPathEnabled()) return false
+  let values: FetchValues
+  let positionals: string[]
+  try {
+    ;({positionals, values} = parseArgs({allowPositionals: true, args: argv.slice(1), options: FAST_FETCH_OPTIONS, strict: true}))
+  } catch {
+    return false
+  }
+  if (positionals.length > 1) return false
+  const json = values.json ?? false
+  try {
+    const result = await runFetch({...values, artifact: positionals[0]}, new Reporter({json, quiet: values.quiet ?? false}))
+    if (json) process.stdout.write(formatJson(result))
+    process.exitCode = 0
+  } catch (error) {
+    process.exitCode = renderFailure(error, {json, verbose: values.verbose ?? false})
+  }
+  return true
+}

@@ -1,0 +1,159 @@
+/**
+ * The one place that reads the environment, and the defaults it overrides.
+ * Everything else asks here, so that a reader can see every knob in one file
+ * and tests can see exactly what a variable changes. Values are read at call
+ * time (tests and the fast path change the environment between calls), and
+ * this module imports nothing, because the no-op `fetch` loads it.
+ */
+
+type Env = Readonly<Record<string, string | undefined>>
+
+const env = (): Env => process.env
+
+/** Upstream's public builds bucket (DESIGN.md); every default that names it derives from this. */
+export const DEFAULT_PUBLIC_BUCKET = 'e2b-prod-public-builds'
+
+/** The host that serves public GCS objects over HTTPS. */
+export const GCS_PUBLIC_HOST = 'storage.googleapis.com'
+
+export function publicBucket(): string {
+  return DEFAULT_PUBLIC_BUCKET
+}
+
+/** `fetch --from` when none is given: the public bucket over HTTPS, or E2B_ARTIFACTS_PUBLIC_URL. */
+export function defaultFetchSource(): string {
+  return env().E2B_ARTIFACTS_PUBLIC_URL || `https://${GCS_PUBLIC_HOST}/${publicBucket()}`
+}
+
+/** `copy-public-builds --from` when none is given: a listable view of the public bucket. */
+export function defaultCopySource(): string {
+  return env().E2B_ARTIFACTS_PUBLIC_URL || `gs://${publicBucket()}`
+}
+
+/** `upload --to` when none is given. */
+export function defaultUploadDestination(): string {
+  return `gs://${publicBucket()}`
+}
+
+/** Where busybox releases are built (e2b-dev/fc-busybox's tag workflow). */
+export const DEFAULT_RELEASE_REPO = 'github:e2b-dev/fc-busybox'
+
+/** A variable's name and value, so that an error about a bad value can name the variable. */
+export interface NamedSetting {
+  readonly name: string
+  readonly value: string
+}
+
+function firstSet(...names: string[]): NamedSetting | undefined {
+  for (const name of names) {
+    const value = env()[name]?.trim()
+    if (value) return {name, value}
+  }
+  return undefined
+}
+
+/** A GCS-compatible JSON API endpoint (an emulator such as fake-gcs-server). */
+export function gcsEndpointSetting(): NamedSetting | undefined {
+  return firstSet('E2B_ARTIFACTS_GCS_ENDPOINT', 'STORAGE_EMULATOR_HOST')
+}
+
+/** The S3 endpoint, following the AWS SDKs' own convention. */
+export function s3EndpointSetting(): NamedSetting | undefined {
+  return firstSet('AWS_ENDPOINT_URL_S3', 'AWS_ENDPOINT_URL')
+}
+
+export function awsRegion(): string {
+  return env().AWS_REGION || env().AWS_DEFAULT_REGION || 'us-east-1'
+}
+
+/** The AWS SDK warns on stderr about its future Node.js requirement; the tool's stderr is for its own messages. */
+export function silenceAwsSdkNodeWarning(): void {
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'
+}
+
+/** GitHub, following the Actions conventions (GHES sets both URLs). */
+export interface GithubSettings {
+  readonly apiUrl: NamedSetting
+  readonly serverUrl: NamedSetting
+  readonly token?: string
+}
+
+export function githubSettings(): GithubSettings {
+  const token = env().GITHUB_TOKEN?.trim()
+  return {
+    apiUrl: {name: 'GITHUB_API_URL', value: env().GITHUB_API_URL || 'https://api.github.com'},
+    serverUrl: {name: 'GITHUB_SERVER_URL', value: env().GITHUB_SERVER_URL || 'https://github.com'},
+    ...(token ? {token} : {}),
+  }
+}
+
+function wholeNumber(name: string, fallback: number, minimum: number): number {
+  const raw = env()[name]
+  if (raw === undefined || raw === '') return fallback
+  const value = Number(raw)
+  return Number.isInteger(value) && value >= minimum ? value : fallback
+}
+
+/** Header, connect and stalled-body timeout of every request. */
+export function requestTimeoutMs(): number {
+  return wholeNumber('E2B_ARTIFACTS_TIMEOUT_MS', 30_000, 1)
+}
+
+export interface RetryPolicy {
+  /** Total attempts, including the first. */
+  readonly tries: number
+  readonly baseDelayMs: number
+  readonly maxDelayMs: number
+}
+
+/** DESIGN.md's bounded exponential backoff; tests shorten the delays. */
+export function retryPolicy(): RetryPolicy {
+  return {
+    baseDelayMs: wholeNumber('E2B_ARTIFACTS_RETRY_BASE_MS', 250, 0),
+    maxDelayMs: wholeNumber('E2B_ARTIFACTS_RETRY_MAX_MS', 8000, 0),
+    tries: Math.max(1, wholeNumber('E2B_ARTIFACTS_RETRIES', 4, 0)),
+  }
+}
+
+/** E2B_ARTIFACTS_FAST_PATH=0 sends `fetch` through oclif (tests cover both paths). */
+export function fastPathEnabled(): boolean {
+  return env().E2B_ARTIFACTS_FAST_PATH !== '0'
+}
+
+/** Stack traces on errors, as with --verbose. */
+export function debugEnabled(): boolean {
+  return Boolean(env().DEBUG)
+}
+
+/** What decides whether a spinner may run: CI, make -j and dumb terminals never get one. */
+export interface TerminalSettings {
+  readonly ci: boolean
+  readonly parallelMake: boolean
+  readonly dumbTerminal: boolean
+}
+
+export function terminalSettings(variables: Env = env()): TerminalSettings {
+  const ci = variables.CI
+  const makeFlags = variables.MAKEFLAGS ?? ''
+  return {
+    ci: ci !== undefined && ci !== '' && ci !== 'false',
+    dumbTerminal: variables.TERM === 'dumb',
+    parallelMake: makeFlags.includes('--jobserver') || /^[^-\s]*j/.test(makeFlags) || /(^|\s)-j/.test(makeFlags),
+  }
+}
+
+/** Variables whose values must never be printed. */
+const SECRET_VARIABLES = [
+  'GITHUB_TOKEN',
+  'GH_TOKEN',
+  'AWS_SECRET_ACCESS_KEY',
+  'AWS_SESSION_TOKEN',
+  'AZURE_STORAGE_KEY',
+  'AZURE_STORAGE_CONNECTION_STRING',
+  'AZURE_STORAGE_SAS_TOKEN',
+]
+
+/** The values of secret variables that are set (long enough to redact without mangling ordinary text). */
+export function secretValues(): string[] {
+  return SECRET_VARIABLES.map((name) => env()[name]).filter((value): value is string => value !== undefined && value.length >= 4)
+}

@@ -1,0 +1,115 @@
+import {ARTIFACT_NAMES, type Artifact, artifactNamed, validateVersion} from '../../core/catalog.js'
+import {defaultCopySource} from '../../core/config.js'
+import {UsageError} from '../../core/errors.js'
+import {type Location, parseLocation} from '../../core/location.js'
+
+/** One artifact to copy: where its objects come from and where they go. */
+export interface CopyTarget {
+  readonly artifact: Artifact
+  readonly to: Location
+}
+
+export interface CopyRequest {
+  readonly from: Location
+  readonly targets: readonly CopyTarget[]
+  readonly version?: string
+  readonly concurrency: number
+  readonly dryRun: boolean
+  readonly force: boolean
+}
+
+export interface CopyFlags {
+  readonly from?: string
+  readonly provider?: string
+  readonly 'bucket-prefix'?: string
+  readonly to?: readonly string[]
+  readonly artifact?: readonly string[]
+  readonly version?: string
+  readonly concurrency?: number
+  readonly 'dry-run'?: boolean
+  readonly force?: boolean
+}
+
+const PROVIDER_SCHEMES: Readonly<Record<string, 'gs' | 's3'>> = {aws: 's3', gcp: 'gs'}
+
+/**
+ * The source must be listable. A public https URL cannot be listed, but
+ * `https://storage.googleapis.com/BUCKET[/prefix]` names a GCS bucket, so the
+ * error can say exactly which gs:// location to use instead.
+ */
+function parseSource(input: string): Location {
+  const location = parseLocation(input)
+  if (location.scheme === 'gs' || location.scheme === 's3' || location.scheme === 'file') return location
+  if (location.scheme === 'http' || location.scheme === 'https') {
+    const url = new URL(location.baseUrl)
+    const suggestion = url.hostname === 'storage.googleapis.com' ? `gs://${location.segments.join('/')}` : 'its gs:// or s3:// location'
+    throw new UsageError(`cannot list ${location.display}: an https:// source cannot be listed; pass --from ${suggestion}`)
+  }
+  throw new UsageError(`cannot copy from ${location.display}: --from must be a gs://, s3:// or file:// location`)
+}
+
+function parseDestination(input: string, what: string): Location {
+  const location = parseLocation(input)
+  if (location.scheme === 'gs' || location.scheme === 's3' || location.scheme === 'file') return location
+  throw new UsageError(`${what} ${location.display} is not writable by this command: use gs://, s3:// or file://`)
+}
+
+/** `--to ARTIFACT=LOCATION` pairs, each artifact at most once. */
+function explicitDestinations(pairs: readonly string[]): Map<string, Location> {
+  const destinations = new Map<string, Location>()
+  for (const pair of pairs) {
+    const separator = pair.indexOf('=')
+    if (separator <= 0) throw new UsageError(`invalid --to '${pair}': expected ARTIFACT=LOCATION, as in busybox=gs://my-env-fc-busybox`)
+    const artifact = artifactNamed(pair.slice(0, separator))
+    if (destinations.has(artifact.name)) throw new UsageError(`--to names ${artifact.name} twice`)
+    destinations.set(artifact.name, parseDestination(pair.slice(separator + 1), `--to ${artifact.name}=`))
+  }
+  return destinations
+}
+
+/** `--provider gcp|aws --bucket-prefix P`: `{gs|s3}://{P}{envSuffix}` for each artifact. */
+function providerDestination(provider: string, bucketPrefix: string, artifact: Artifact): Location {
+  const scheme = PROVIDER_SCHEMES[provider]
+  if (!scheme) throw new UsageError(`unknown --provider '${provider}': expected gcp or aws`)
+  return parseDestination(`${scheme}://${bucketPrefix}${artifact.envSuffix}`, `--bucket-prefix '${bucketPrefix}' gives`)
+}
+
+/**
+ * Turns flags into a request. Every usage error is raised here, before any
+ * connection: a missing or doubled destination, an artifact without a
+ * destination, an unlistable source, a bad version or concurrency.
+ */
+export function resolveCopyRequest(flags: CopyFlags): CopyRequest {
+  const from = parseSource(flags.from ?? defaultCopySource())
+  const explicit = flags.to && flags.to.length > 0
+  if (explicit && flags.provider !== undefined) throw new UsageError('use either --provider with --bucket-prefix, or --to pairs, not both')
+  if (!explicit && flags.provider === undefined) {
+    throw new UsageError('no destination: pass --provider gcp|aws with --bucket-prefix PREFIX, or --to ARTIFACT=LOCATION')
+  }
+  if (flags.provider !== undefined && flags['bucket-prefix'] === undefined) throw new UsageError('--provider needs --bucket-prefix PREFIX')
+  if (flags.provider === undefined && flags['bucket-prefix'] !== undefined) throw new UsageError('--bucket-prefix needs --provider gcp|aws')
+
+  const destinations = explicit ? explicitDestinations(flags.to!) : undefined
+  // With --to and no --artifact, the artifacts are the ones --to names.
+  const names = flags.artifact && flags.artifact.length > 0 ? flags.artifact : destinations ? [...destinations.keys()] : ARTIFACT_NAMES
+  const artifacts = [...new Set(names.map((name) => artifactNamed(name)))]
+  const targets = artifacts.map((artifact): CopyTarget => {
+    if (!destinations) return {artifact, to: providerDestination(flags.provider!, flags['bucket-prefix']!, artifact)}
+    const to = destinations.get(artifact.name)
+    if (!to) throw new UsageError(`no destination for ${artifact.name}: add --to ${artifact.name}=LOCATION`)
+    return {artifact, to}
+  })
+
+  const concurrency = flags.concurrency ?? 8
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) {
+    throw new UsageError(`invalid --concurrency ${concurrency}: use a whole number from 1 to 64`)
+  }
+  return {
+    concurrency,
+    dryRun: Boolean(flags['dry-run']),
+    force: Boolean(flags.force),
+    from,
+    targets,
+    version: flags.version === undefined ? undefined : validateVersion(flags.version),
+  }
+}

@@ -1,0 +1,68 @@
+import {OperationalError} from '../../core/errors.js'
+import {md5Base64, sha256Hex} from '../../integrity/hash.js'
+import {withRetry} from '../../net/retry.js'
+import {hashObject} from '../../stores/ops/hash-object.js'
+import type {ObjectInfo, Store} from '../../stores/store.js'
+
+/**
+ * One object of the source, with what is known about its content. Its sha256
+ * comes from `sha256` metadata when the store has it (objects published by
+ * `upload` carry it); otherwise from a stat (listings of some services omit
+ * metadata); and only as a last resort from streaming the whole object
+ * through sha256 in memory. Each lookup runs at most once.
+ */
+export class SourceObject {
+  private infoPromise?: Promise<ObjectInfo>
+  private sha256Promise?: Promise<string>
+
+  private constructor(
+    readonly store: Store,
+    private readonly listed: ObjectInfo,
+    /** The exact bytes to write, for small objects that were already read and checked (sidecars). */
+    readonly content?: Buffer,
+  ) {}
+
+  static listed(store: Store, info: ObjectInfo): SourceObject {
+    return new SourceObject(store, info)
+  }
+
+  /** An object whose content is in memory: its digest and length come from those bytes, not from metadata. */
+  static withContent(store: Store, key: string, content: Buffer): SourceObject {
+    return new SourceObject(store, {key, md5: md5Base64(content), sha256: sha256Hex(content), size: content.length}, content)
+  }
+
+  /** What the listing said, without any request. */
+  get listedInfo(): ObjectInfo {
+    return this.listed
+  }
+
+  get key(): string {
+    return this.listed.key
+  }
+
+  get where(): string {
+    return `${this.store.display}/${this.listed.key}`
+  }
+
+  /** The listing's metadata, refreshed by a stat when the listing carried no sha256. */
+  info(): Promise<ObjectInfo> {
+    this.infoPromise ??= this.listed.sha256 ? Promise.resolve(this.listed) : this.statted()
+    return this.infoPromise
+  }
+
+  sha256(): Promise<string> {
+    this.sha256Promise ??= this.info().then(async (info) => info.sha256 ?? (await this.hashed(info.size)))
+    return this.sha256Promise
+  }
+
+  private async hashed(listedSize: number): Promise<string> {
+    const {sha256, size} = await hashObject(this.store, this.key)
+    if (size !== listedSize) throw new OperationalError(`${this.where} changed while being copied (${size} bytes, listed as ${listedSize}): run again`)
+    return sha256
+  }
+
+  private async statted(): Promise<ObjectInfo> {
+    const fresh = await withRetry('stat', () => this.store.stat(this.key))
+    return fresh && fresh.size === this.listed.size ? fresh : this.listed
+  }
+}

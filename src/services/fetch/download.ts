@@ -1,0 +1,89 @@
+import {mkdir} from 'node:fs/promises'
+import path from 'node:path'
+
+import {IntegrityError, NotFoundError} from '../../core/errors.js'
+import {binaryKey} from '../../core/keys.js'
+import {artifactRoot} from '../../core/location.js'
+import {discard} from '../../core/temp-files.js'
+import {checkElfArch} from '../../integrity/elf.js'
+import type {Sidecar} from '../../integrity/sidecar.js'
+import {openStore} from '../../stores/open-store.js'
+import {readSidecar} from '../../stores/ops/read-sidecar.js'
+import {type StagedFile, stageObject} from '../../stores/ops/stage.js'
+import type {Store} from '../../stores/store.js'
+import {installVerified} from './install.js'
+import type {FetchRequest} from './request.js'
+import type {FetchEvents, FetchResult} from './result.js'
+
+async function fetchSidecar(store: Store, key: string, request: FetchRequest, events: FetchEvents): Promise<Sidecar | undefined> {
+  const sidecar = await readSidecar(store, key, request.artifact.file, {onRetry: events.onRetry, optional: true})
+  if (sidecar || !request.artifact.sidecarRequired) return sidecar
+  throw new IntegrityError(`sidecar ${store.display}/${key}.sha256 is missing: refusing an unverified ${request.artifact.name}`)
+}
+
+/** Checks the staged bytes against the sidecar, the pin and the ELF machine; returns what vouched for them. */
+function verifyStaged(staged: StagedFile, sidecar: Sidecar | undefined, request: FetchRequest, where: string): FetchResult['verifiedBy'] {
+  const verifiedBy: FetchResult['verifiedBy'] = []
+  if (sidecar) {
+    if (request.pin && sidecar.sha256 !== request.pin) {
+      throw new IntegrityError(`sidecar ${where}.sha256 says ${sidecar.sha256}, but --sha256 pins ${request.pin}`)
+    }
+    if (staged.sha256 !== sidecar.sha256) {
+      throw new IntegrityError(`${where} has sha256 ${staged.sha256}, but its sidecar says ${sidecar.sha256}: not installed`)
+    }
+    verifiedBy.push('sidecar')
+  }
+  if (request.pin) {
+    if (staged.sha256 !== request.pin) throw new IntegrityError(`${where} has sha256 ${staged.sha256}, but --sha256 pins ${request.pin}: not installed`)
+    verifiedBy.push('pin')
+  }
+  if (request.artifact.elf) checkElfArch(staged.head, request.arch, where)
+  return verifiedBy
+}
+
+function explainMissing(result: PromiseSettledResult<StagedFile>, request: FetchRequest, where: string): unknown {
+  const reason = result.status === 'rejected' ? result.reason : undefined
+  if (!(reason instanceof NotFoundError)) return reason
+  return new NotFoundError(`${request.artifact.name} ${request.version}/${request.arch} not found at ${where}: check --version, --arch and --from`)
+}
+
+/**
+ * Downloads one artifact: binary and sidecar concurrently into temp files next
+ * to the destination, verified, and renamed into place. Nothing unverified
+ * ever reaches `request.out`.
+ */
+export async function download(request: FetchRequest, events: FetchEvents = {}): Promise<FetchResult> {
+  await mkdir(path.dirname(request.out), {recursive: true})
+  const store = await openStore(request.from, artifactRoot(request.from, request.artifact, request.layout))
+  try {
+    const key = binaryKey(request.artifact, request.version, request.arch)
+    const where = `${store.display}/${key}`
+    const [stagedResult, sidecarResult] = await Promise.allSettled([
+      stageObject(store, key, request.out, {onRetry: events.onRetry}),
+      fetchSidecar(store, key, request, events),
+    ])
+    const staged = stagedResult.status === 'fulfilled' ? stagedResult.value : undefined
+    try {
+      if (!staged) throw explainMissing(stagedResult, request, where)
+      if (sidecarResult.status === 'rejected') throw sidecarResult.reason
+      const verifiedBy = verifyStaged(staged, sidecarResult.value, request, where)
+      if (verifiedBy.length === 0) events.onWarning?.(`${where} has no sidecar and no --sha256 pin was given: only its size and format were checked`)
+      await installVerified(staged, request.out)
+      return {
+        arch: request.arch,
+        artifact: request.artifact.name,
+        path: request.outDisplay,
+        sha256: staged.sha256,
+        size: staged.size,
+        source: where,
+        status: 'fetched',
+        verifiedBy,
+        version: request.version,
+      }
+    } finally {
+      if (staged) await discard(staged.path)
+    }
+  } finally {
+    await store.close?.()
+  }
+}

@@ -1,0 +1,65 @@
+import {type Arch, type Artifact, artifactNamed, normalizeArch, validateVersion} from '../../core/catalog.js'
+import {UsageError} from '../../core/errors.js'
+import {type Layout, type Location, parseLayout, parseLocation} from '../../core/location.js'
+import {parsePin} from '../../integrity/sidecar.js'
+
+/** `verify`'s flags and argument, as given. */
+export interface VerifyInput {
+  readonly artifact?: string
+  readonly file?: string
+  readonly at?: string
+  readonly against?: readonly string[]
+  readonly arch?: string
+  readonly version?: string
+  readonly layout?: string
+  readonly sha256?: string
+  readonly tag?: string
+  readonly deep?: boolean
+  readonly concurrency?: number
+}
+
+interface Scope {
+  readonly artifact: Artifact
+  readonly arch?: Arch
+  readonly version?: string
+  readonly layout?: Layout
+  readonly concurrency: number
+}
+
+export type VerifyRequest =
+  | (Scope & {readonly mode: 'file'; readonly file: string; readonly pin?: string})
+  | (Scope & {readonly mode: 'at'; readonly location: Location; readonly deep: boolean})
+  | (Scope & {readonly mode: 'against'; readonly locations: readonly Location[]; readonly tag?: string})
+
+/** Validates every input, choosing exactly one mode. Pure: no I/O. */
+export function resolveVerifyRequest(input: VerifyInput): VerifyRequest {
+  const modes = [input.file, input.at, input.against].filter((mode) => mode !== undefined)
+  if (modes.length !== 1) throw new UsageError('choose one of --file, --at or --against')
+  const concurrency = input.concurrency ?? 8
+  if (!Number.isInteger(concurrency) || concurrency < 1) throw new UsageError(`invalid --concurrency ${concurrency}: use a whole number of 1 or more`)
+  const scope: Scope = {
+    arch: input.arch === undefined ? undefined : normalizeArch(input.arch),
+    artifact: artifactNamed(input.artifact ?? 'busybox'),
+    concurrency,
+    layout: parseLayout(input.layout),
+    version: input.version === undefined ? undefined : validateVersion(input.version),
+  }
+  if (input.file !== undefined) return {...scope, file: input.file, mode: 'file', pin: input.sha256 === undefined ? undefined : parsePin(input.sha256, '--sha256')}
+  if (input.at !== undefined) return {...scope, deep: input.deep ?? false, location: parseLocation(input.at), mode: 'at'}
+  return {...scope, locations: (input.against ?? []).map((location) => parseLocation(location)), mode: 'against', tag: input.tag}
+}
+
+/** What a spinner says while the request runs. */
+export function describeVerifyRequest(request: VerifyRequest): string {
+  switch (request.mode) {
+    case 'file': {
+      return `checking ${request.file}`
+    }
+    case 'at': {
+      return `auditing ${request.location.display}`
+    }
+    case 'against': {
+      return `comparing ${request.locations.length} locations`
+    }
+  }
+}
