@@ -6,6 +6,12 @@
 #
 #   fake-gcs-server (GCS JSON API and public URLs)  127.0.0.1:${E2B_TEST_GCS_PORT:-4443}
 #   versitygw (S3, posix backend)                    127.0.0.1:${E2B_TEST_S3_PORT:-7070}
+#   Azurite (Azure Blob, npm devDependency)          127.0.0.1:${E2B_TEST_AZURE_PORT:-10000}
+#   tinyproxy, forward proxy with a request log      127.0.0.1:${E2B_TEST_PROXY_PORT:-8899}
+#   tinyproxy, refusing every request (403)          127.0.0.1:${E2B_TEST_REFUSING_PROXY_PORT:-8898}
+#
+# The tinyproxy configurations are test/support/tinyproxy/*.conf, shared with
+# the tests' own fallback (test/support/proxy.ts).
 #
 # Idempotent: servers this script started earlier that still answer are reused.
 # .ci/stop-servers.sh stops them and removes their data.
@@ -14,6 +20,13 @@ set -euo pipefail
 state="${E2B_TEST_SERVERS_DIR:-${TMPDIR:-/tmp}/e2b-artifacts-ci-servers}"
 gcs_port="${E2B_TEST_GCS_PORT:-4443}"
 s3_port="${E2B_TEST_S3_PORT:-7070}"
+azure_port="${E2B_TEST_AZURE_PORT:-10000}"
+proxy_port="${E2B_TEST_PROXY_PORT:-8899}"
+refusing_proxy_port="${E2B_TEST_REFUSING_PROXY_PORT:-8898}"
+root="$(cd "$(dirname "$0")/.." && pwd)"
+azurite_main="$root/node_modules/azurite/dist/src/blob/main.js"
+# Azurite's fixed development account key: public, documented by Microsoft, not a secret.
+azure_key='Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=='
 ready_timeout="${E2B_TEST_SERVERS_TIMEOUT:-30}"
 export PATH="$PATH:${GOBIN:-${GOPATH:-$HOME/go}/bin}:$HOME/go/bin"
 
@@ -69,6 +82,8 @@ need curl 'apt-get install curl'
 need node 'install Node.js 20'
 need fake-gcs-server 'go install github.com/fsouza/fake-gcs-server@v1.55.1'
 need versitygw 'go install github.com/versity/versitygw/cmd/versitygw@v1.7.0'
+need tinyproxy 'apt-get install tinyproxy-bin'
+[ -f "$azurite_main" ] || die "azurite is not installed: run 'npm ci' (it is a devDependency)"
 mkdir -p "$state"
 
 running gcs && [ -f "$state/gcs.port" ] && gcs_port=$(cat "$state/gcs.port")
@@ -103,9 +118,55 @@ else
 fi
 read -r access secret <"$state/s3.keys"
 
+running azure && [ -f "$state/azure.port" ] && azure_port=$(cat "$state/azure.port")
+azure_url="http://127.0.0.1:$azure_port/devstoreaccount1"
+# An unauthenticated listing answers 403 once Azurite is up.
+if running azure && answers "$azure_url?comp=list"; then
+  log "reusing Azurite at $azure_url"
+else
+  azure_port=$(pick_port "$azure_port")
+  azure_url="http://127.0.0.1:$azure_port/devstoreaccount1"
+  rm -rf "$state/azurite"
+  mkdir -p "$state/azurite"
+  # --disableTelemetry is not optional: without it Azurite sends telemetry off the machine.
+  start azure node "$azurite_main" --blobHost 127.0.0.1 --blobPort "$azure_port" --location "$state/azurite" \
+    --loose --skipApiVersionCheck --disableTelemetry
+  echo "$azure_port" >"$state/azure.port"
+  wait_ready azure "$azure_url?comp=list"
+fi
+
+# start_proxy NAME KIND PORT: tinyproxy with test/support/tinyproxy/KIND.conf,
+# logging requests to $state/NAME-access.log. tinyproxy answers a request
+# without a proxy target with 400, which counts as up.
+start_proxy() {
+  local name=$1 kind=$2 port=$3 url
+  running "$name" && [ -f "$state/$name.port" ] && port=$(cat "$state/$name.port")
+  url="http://127.0.0.1:$port"
+  if running "$name" && answers "$url/"; then
+    log "reusing $name (tinyproxy) at $url"
+    return
+  fi
+  port=$(pick_port "$port")
+  url="http://127.0.0.1:$port"
+  # Only now, with no tinyproxy writing to it: truncating a log in use leaves NUL bytes.
+  : >"$state/$name-access.log"
+  sed -e "s|@PORT@|$port|g" -e "s|@LOG@|$state/$name-access.log|g" "$root/test/support/tinyproxy/$kind.conf" >"$state/$name.conf"
+  start "$name" tinyproxy -d -c "$state/$name.conf"
+  echo "$port" >"$state/$name.port"
+  wait_ready "$name" "$url/"
+}
+start_proxy proxy forward "$proxy_port"
+start_proxy refusing-proxy refusing "$refusing_proxy_port"
+
 printf 'export E2B_TEST_SERVERS_DIR=%q\n' "$state"
 printf 'export E2B_TEST_GCS_ENDPOINT=%q\n' "$gcs_url"
 printf 'export E2B_TEST_GCS_PUBLIC_URL=%q\n' "$gcs_url"
 printf 'export E2B_TEST_S3_ENDPOINT=%q\n' "$s3_url"
 printf 'export E2B_TEST_S3_ACCESS_KEY=%q\n' "$access"
 printf 'export E2B_TEST_S3_SECRET_KEY=%q\n' "$secret"
+printf 'export E2B_TEST_AZURE_CONNECTION_STRING=%q\n' \
+  "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=$azure_key;BlobEndpoint=$azure_url;"
+printf 'export E2B_TEST_PROXY_URL=%q\n' "http://127.0.0.1:$(cat "$state/proxy.port")"
+printf 'export E2B_TEST_PROXY_LOG=%q\n' "$state/proxy-access.log"
+printf 'export E2B_TEST_REFUSING_PROXY_URL=%q\n' "http://127.0.0.1:$(cat "$state/refusing-proxy.port")"
+printf 'export E2B_TEST_REFUSING_PROXY_LOG=%q\n' "$state/refusing-proxy-access.log"

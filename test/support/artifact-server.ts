@@ -5,6 +5,11 @@
  * tests can see which headers cross the redirect. Faults are injected per
  * path so retry, resume and verification logic can be exercised for real.
  *
+ * With `tls: true` both listeners serve HTTPS with a certificate for
+ * 127.0.0.1/localhost signed by a throwaway CA (`caFile`, for
+ * NODE_EXTRA_CA_CERTS). Objects put with `gzip: true` are stored and served
+ * the way GCS serves `gsutil cp -Z` uploads (see gcsRepresentation).
+ *
  * Standalone (benchmarks):
  *   node --import tsx test/support/artifact-server.ts --root DIR [--prefix /bucket] [--delay-ms 50] [--port N]
  * prints `listening http://127.0.0.1:PORT` and serves DIR until SIGTERM.
@@ -13,6 +18,7 @@ import {createHash} from 'node:crypto'
 import {createReadStream, realpathSync} from 'node:fs'
 import {stat} from 'node:fs/promises'
 import http, {type IncomingMessage, type ServerResponse} from 'node:http'
+import https from 'node:https'
 import type {AddressInfo, Socket} from 'node:net'
 import path from 'node:path'
 import {Transform} from 'node:stream'
@@ -20,8 +26,11 @@ import {pipeline} from 'node:stream/promises'
 import {setTimeout as sleep} from 'node:timers/promises'
 import {fileURLToPath} from 'node:url'
 import {parseArgs} from 'node:util'
+import {gzipSync} from 'node:zlib'
 
 import {GitHubReleases, type ReleaseInfo, type ReleaseSpec, type RouteResult} from './github-routes.js'
+import {googHashes} from './goog-hash.js'
+import {testCertificate} from './tls.js'
 
 export type {ReleaseAssetSpec, ReleaseInfo, ReleaseSpec} from './github-routes.js'
 
@@ -42,6 +51,16 @@ export type Fault =
   /** Correct length, middle byte XOR 0xff: only a checksum notices. */
   | {kind: 'flip'}
   | {kind: 'redirect'; location: string; status?: number}
+  /**
+   * Headers at once, the first `afterBytes` (default 0) of the body at full
+   * speed, then the rest at `bytesPerSecond` (e.g. 1), to the last byte: for
+   * minimum-transfer-speed checks. It ends early only when the client leaves.
+   */
+  | {kind: 'trickle'; bytesPerSecond: number; afterBytes?: number}
+  /** Nothing for `ms` (Infinity: until the client leaves), then the normal response: for header timeouts. */
+  | {kind: 'slowHeaders'; ms: number}
+// A gzip-encoded object is not a one-shot fault but a property of the stored
+// object, as on GCS: put(path, body, {gzip: true}). Faults apply to it too.
 
 export type HostName = 'main' | 'assets'
 
@@ -56,8 +75,15 @@ export interface LoggedRequest {
 }
 
 export interface PutOptions {
-  /** Extra response headers (x-goog-hash, x-goog-meta-sha256, content-type, ...), passed through. */
+  /** Extra response headers (x-goog-hash, x-goog-meta-sha256, content-type, ...), passed through; they win over computed ones. */
   headers?: Record<string, string>
+  /**
+   * Store `body` gzip-compressed with Content-Encoding: gzip, as `gsutil cp -Z`
+   * does, with ETag and x-goog-hash (crc32c and md5, two header lines as GCS
+   * sends them) of the stored compressed bytes. gsutil -Z also sets
+   * `Cache-Control: no-transform`; pass that in `headers` for that variant.
+   */
+  gzip?: boolean
 }
 
 export interface StartOptions {
@@ -65,6 +91,8 @@ export interface StartOptions {
   port?: number
   /** Record requests in `requests` (default true); long benchmark runs turn it off. */
   logRequests?: boolean
+  /** Serve HTTPS on both listeners (default false: plain HTTP). */
+  tls?: boolean
 }
 
 export interface ArtifactServer {
@@ -72,6 +100,10 @@ export interface ArtifactServer {
   readonly url: string
   /** Asset-host listener (objects.githubusercontent.com stand-in). */
   readonly assetsUrl: string
+  /** With `tls`: PEM file of the CA that signed both listeners' certificate, for NODE_EXTRA_CA_CERTS. */
+  readonly caFile: string | undefined
+  /** With `tls`: that CA certificate's PEM text, for in-process clients (`ca` / `requestTls.ca`). */
+  readonly ca: string | undefined
   readonly requests: LoggedRequest[]
   put(urlPath: string, body: Buffer | string, opts?: PutOptions): void
   remove(urlPath: string): boolean
@@ -97,15 +129,27 @@ type Content = {kind: 'buffer'; data: Buffer} | {kind: 'file'; path: string; siz
 
 interface Entity {
   status: number
-  headers: Record<string, string>
+  /** An array value is sent as repeated header lines. */
+  headers: Record<string, string | string[]>
   content: Content
   rangeable: boolean
+  /** Sent without Content-Length (chunked), as GCS sends a decompressed object. */
+  chunked?: boolean
+  /** For a gzip-stored object: the uncompressed bytes, served when GCS would decompress. */
+  identity?: Buffer
+}
+
+interface TlsMaterial {
+  ca: string
+  caFile: string
+  cert: string
+  key: string
 }
 
 const OCTET = 'application/octet-stream'
 
 export async function startArtifactServer(opts: StartOptions = {}): Promise<ArtifactServer> {
-  const server = new LoopbackArtifactServer(opts.logRequests ?? true)
+  const server = new LoopbackArtifactServer(opts.logRequests ?? true, opts.tls ? await testCertificate() : undefined)
   await server.listen(opts.port ?? 0)
   return server
 }
@@ -119,13 +163,31 @@ class LoopbackArtifactServer implements ArtifactServer {
   private readonly faults = new Map<string, Fault[]>()
   private readonly sockets = new Set<Socket>()
   private readonly closing = new AbortController()
-  private readonly main = http.createServer((req, res) => this.dispatch('main', req, res))
-  private readonly assets = http.createServer((req, res) => this.dispatch('assets', req, res))
+  private readonly main: http.Server | https.Server
+  private readonly assets: http.Server | https.Server
   private github = new GitHubReleases('', '')
   private delayMs = 0
   private closed?: Promise<void>
 
-  constructor(private readonly logRequests: boolean) {}
+  constructor(
+    private readonly logRequests: boolean,
+    private readonly tls?: TlsMaterial,
+  ) {
+    const create = (host: HostName): http.Server | https.Server => {
+      const handler = (req: IncomingMessage, res: ServerResponse): void => this.dispatch(host, req, res)
+      return tls ? https.createServer({cert: tls.cert, key: tls.key}, handler) : http.createServer(handler)
+    }
+    this.main = create('main')
+    this.assets = create('assets')
+  }
+
+  get caFile(): string | undefined {
+    return this.tls?.caFile
+  }
+
+  get ca(): string | undefined {
+    return this.tls?.ca
+  }
 
   async listen(port: number): Promise<void> {
     this.url = await this.bind(this.main, port)
@@ -134,15 +196,23 @@ class LoopbackArtifactServer implements ArtifactServer {
   }
 
   put(urlPath: string, body: Buffer | string, opts: PutOptions = {}): void {
-    const data = typeof body === 'string' ? Buffer.from(body) : body
-    const headers: Record<string, string> = {
+    const identity = typeof body === 'string' ? Buffer.from(body) : body
+    const data = opts.gzip ? gzipSync(identity) : identity
+    const headers: Record<string, string | string[]> = {
       'content-type': OCTET,
       // GCS uses the quoted MD5 as ETag for non-composite objects.
       etag: `"${createHash('md5').update(data).digest('hex')}"`,
       'last-modified': new Date().toUTCString(),
     }
+    if (opts.gzip) {
+      headers['content-encoding'] = 'gzip'
+      headers['x-goog-stored-content-encoding'] = 'gzip'
+      headers['x-goog-stored-content-length'] = String(data.length)
+      headers['x-goog-hash'] = googHashes(data)
+    }
     for (const [k, v] of Object.entries(opts.headers ?? {})) headers[k.toLowerCase()] = v
-    this.objects.set(normalizePath(urlPath), {status: 200, headers, content: {kind: 'buffer', data}, rangeable: true})
+    const entity: Entity = {status: 200, headers, content: {kind: 'buffer', data}, rangeable: true}
+    this.objects.set(normalizePath(urlPath), opts.gzip ? {...entity, identity} : entity)
   }
 
   remove(urlPath: string): boolean {
@@ -164,6 +234,10 @@ class LoopbackArtifactServer implements ArtifactServer {
   }
 
   fault(urlPath: string, faults: Fault[]): void {
+    for (const f of faults) {
+      // Checked here: once headers are out, a bad fault could only show up as a mysterious dead connection.
+      if (f.kind === 'trickle' && !(f.bytesPerSecond > 0)) throw new Error(`trickle: bytesPerSecond must be positive, not ${f.bytesPerSecond}`)
+    }
     const key = normalizePath(urlPath)
     this.faults.set(key, [...(this.faults.get(key) ?? []), ...faults])
   }
@@ -199,7 +273,7 @@ class LoopbackArtifactServer implements ArtifactServer {
     return this.closed
   }
 
-  private bind(server: http.Server, port: number): Promise<string> {
+  private bind(server: http.Server | https.Server, port: number): Promise<string> {
     server.on('connection', (socket: Socket) => {
       this.sockets.add(socket)
       socket.on('close', () => this.sockets.delete(socket))
@@ -209,7 +283,7 @@ class LoopbackArtifactServer implements ArtifactServer {
       // Loopback only: tests must never expose anything beyond this machine.
       server.listen(port, '127.0.0.1', () => {
         const {port: bound} = server.address() as AddressInfo
-        resolve(`http://127.0.0.1:${bound}`)
+        resolve(`${this.tls ? 'https' : 'http'}://127.0.0.1:${bound}`)
       })
     })
   }
@@ -237,19 +311,25 @@ class LoopbackArtifactServer implements ArtifactServer {
     }
     if (res.destroyed) return
 
+    // Ends waits (slowHeaders, trickle) when the server closes or the client leaves.
+    const gone = new AbortController()
+    res.once('close', () => gone.abort())
+    const signal = AbortSignal.any([this.closing.signal, gone.signal])
+
     const fault = this.takeFault(key, method)
+    if (fault?.kind === 'slowHeaders' && !(await pause(fault.ms, signal))) return
     if (fault?.kind === 'status') {
       const body = Buffer.from(`${fault.status} ${http.STATUS_CODES[fault.status] ?? ''} (injected fault)\n`)
-      return send(req, res, bufferEntity(fault.status, {'content-type': 'text/plain', ...fault.headers}, body))
+      return send(req, res, bufferEntity(fault.status, {'content-type': 'text/plain', ...fault.headers}, body), signal)
     }
     if (fault?.kind === 'redirect') {
-      return send(req, res, bufferEntity(fault.status ?? 302, {location: fault.location}, Buffer.alloc(0)))
+      return send(req, res, bufferEntity(fault.status ?? 302, {location: fault.location}, Buffer.alloc(0)), signal)
     }
     if (method !== 'GET' && method !== 'HEAD') {
-      return send(req, res, bufferEntity(405, {allow: 'GET, HEAD', 'content-type': 'text/plain'}, Buffer.from('Method Not Allowed\n')))
+      return send(req, res, bufferEntity(405, {allow: 'GET, HEAD', 'content-type': 'text/plain'}, Buffer.from('Method Not Allowed\n')), signal)
     }
     const entity = host === 'assets' ? fromRoute(this.github.handleAssets(pathname)) : await this.resolveMain(pathname, key, req)
-    return send(req, res, entity, fault)
+    return send(req, res, gcsRepresentation(req, entity), signal, fault)
   }
 
   private takeFault(key: string, method: string): Fault | undefined {
@@ -290,6 +370,67 @@ class LoopbackArtifactServer implements ArtifactServer {
   }
 }
 
+/**
+ * What GCS serves for an object stored gzip-compressed with
+ * Content-Encoding: gzip (what `gsutil cp -Z` uploads). Sources: GCS's
+ * "Transcoding of gzip-compressed files" page
+ * (cloud.google.com/storage/docs/transcoding), the XML API's GET object page
+ * ("in certain circumstances the range header is ignored"), Google's own
+ * emulator (googleapis/storage-testbench, rest_media), fake-gcs-server PR #851,
+ * and gsutil issues #363 and #480 (responses captured from GCS):
+ *
+ * - Served as stored when the request's Accept-Encoding lists gzip, or when
+ *   the object's Cache-Control has no-transform (gsutil -Z has set that since
+ *   4.18): Content-Encoding: gzip, Content-Length and Range over the
+ *   compressed bytes.
+ * - Otherwise GCS decompresses ("decompressive transcoding"): the body is the
+ *   original bytes, with no Content-Encoding and no Content-Length (chunked),
+ *   a Range header is ignored (200, whole body), and the response says
+ *   `x-guploader-response-body-transformations: gunzipped` and
+ *   `Warning: 214 UploadServer gunzipped`.
+ * - Either way x-goog-hash, ETag and x-goog-stored-content-length describe the
+ *   stored gzip bytes, and x-goog-stored-content-encoding is gzip. So a client
+ *   that gets the decompressed body cannot check it against x-goog-hash, which
+ *   is why Google's clients ask for gzip and decompress locally.
+ *
+ * Note that fetch() (undici) sends `Accept-Encoding: gzip, deflate` and
+ * decompresses silently, so it sees the original bytes with x-goog-hash of the
+ * compressed ones; undici.request() sends no Accept-Encoding and gets the
+ * decompressed, chunked variant.
+ */
+function gcsRepresentation(req: IncomingMessage, entity: Entity): Entity {
+  if (!entity.identity) return entity
+  const cacheControl = String(entity.headers['cache-control'] ?? '')
+  if (acceptsGzip(req.headers['accept-encoding']) || /(^|[\s,])no-transform($|[\s,])/i.test(cacheControl)) return entity
+  const headers = {...entity.headers}
+  delete headers['content-encoding']
+  headers['x-guploader-response-body-transformations'] = 'gunzipped'
+  headers.warning = '214 UploadServer gunzipped'
+  return {status: entity.status, headers, content: {kind: 'buffer', data: entity.identity}, rangeable: false, chunked: true}
+}
+
+/** Whether an Accept-Encoding header lists gzip (x-gzip too) with a nonzero q. */
+function acceptsGzip(header: string | undefined): boolean {
+  return (header ?? '').split(',').some((part) => {
+    const [coding, ...params] = part.trim().toLowerCase().split(';')
+    if (coding?.trim() !== 'gzip' && coding?.trim() !== 'x-gzip') return false
+    const q = params.map((p) => /^\s*q\s*=\s*([\d.]+)\s*$/.exec(p)?.[1]).find((v) => v !== undefined)
+    return q === undefined || Number(q) > 0
+  })
+}
+
+/** Waits `ms` (Infinity: until `signal`); false when `signal` ended the wait. */
+async function pause(ms: number, signal: AbortSignal): Promise<boolean> {
+  if (signal.aborted) return false
+  try {
+    if (Number.isFinite(ms)) await sleep(ms, undefined, {signal})
+    else await new Promise((_resolve, reject) => signal.addEventListener('abort', reject, {once: true}))
+    return true
+  } catch {
+    return false
+  }
+}
+
 function bufferEntity(status: number, headers: Record<string, string>, data: Buffer): Entity {
   return {status, headers, content: {kind: 'buffer', data}, rangeable: false}
 }
@@ -327,7 +468,7 @@ function parseRange(header: string | undefined, size: number): {start: number; e
   return {start, end: Math.min(size, last + 1)}
 }
 
-async function send(req: IncomingMessage, res: ServerResponse, entity: Entity, fault?: Fault): Promise<void> {
+async function send(req: IncomingMessage, res: ServerResponse, entity: Entity, signal: AbortSignal, fault?: Fault): Promise<void> {
   const size = contentSize(entity.content)
   const headers = {...entity.headers}
   let status = entity.status
@@ -348,7 +489,7 @@ async function send(req: IncomingMessage, res: ServerResponse, entity: Entity, f
   }
   const length = end - start
   const half = start + Math.floor(length / 2)
-  headers['content-length'] = String(length)
+  if (!entity.chunked) headers['content-length'] = String(length)
   // With keep-alive the client would wait forever for the missing bytes; closing makes it a premature EOF.
   if (fault?.kind === 'truncate') headers.connection = 'close'
   res.writeHead(status, headers)
@@ -356,7 +497,10 @@ async function send(req: IncomingMessage, res: ServerResponse, entity: Entity, f
 
   switch (fault?.kind) {
     case 'truncate': {
-      if (await writeSpan(res, entity.content, start, half)) res.end()
+      if (!(await writeSpan(res, entity.content, start, half))) return
+      // A chunked body ends only with its last-chunk marker, which res.end() would send: close without it.
+      if (entity.chunked) res.socket?.end()
+      else res.end()
       return
     }
     case 'reset': {
@@ -365,7 +509,14 @@ async function send(req: IncomingMessage, res: ServerResponse, entity: Entity, f
       // Let the bytes reach the client first, so it sees a response that dies mid-body.
       while (res.socket && !res.socket.destroyed && res.socket.writableLength > 0) await sleep(5)
       await sleep(25)
-      res.socket?.resetAndDestroy()
+      tcpSocket(res.socket)?.resetAndDestroy()
+      return
+    }
+    case 'trickle': {
+      res.flushHeaders()
+      const burstEnd = Math.min(end, start + (fault.afterBytes ?? 0))
+      if (!(await writeSpan(res, entity.content, start, burstEnd))) return
+      if (await trickle(res, entity.content, burstEnd, end, fault.bytesPerSecond, signal)) res.end()
       return
     }
     case 'stall': {
@@ -378,6 +529,29 @@ async function send(req: IncomingMessage, res: ServerResponse, entity: Entity, f
       if (await writeSpan(res, entity.content, start, end, flipAt)) res.end()
     }
   }
+}
+
+/** Writes bytes [from, to) at `rate` bytes per second. false when the client went away or the server closed. */
+async function trickle(res: ServerResponse, content: Content, from: number, to: number, rate: number, signal: AbortSignal): Promise<boolean> {
+  // At most ten writes a second and at least one byte each, so the rate holds at 1 B/s and at 1 MB/s alike.
+  const step = Math.max(1, Math.floor(rate / 10))
+  const started = performance.now()
+  for (let at = from; at < to; ) {
+    const next = Math.min(to, at + step)
+    if (!(await writeSpan(res, content, at, next))) return false
+    at = next
+    // Scheduled from the start rather than per step, so timer lateness does not add up.
+    const wait = started + ((at - from) / rate) * 1000 - performance.now()
+    if (at < to && wait > 0 && !(await pause(wait, signal))) return false
+  }
+  return !res.destroyed
+}
+
+/** The TCP socket under a response: resetAndDestroy() exists only there, not on a TLS socket. */
+function tcpSocket(socket: Socket | null): Socket | undefined {
+  if (!socket) return undefined
+  const parent = (socket as Socket & {_parent?: Socket})._parent
+  return parent ?? socket
 }
 
 /** Writes bytes [from, to) of the content, streaming files. false when the client went away. */

@@ -5,13 +5,12 @@
  * its own on free loopback ports and stops them when it exits. A missing
  * server is an error, never a skipped test.
  */
-import {type ChildProcess, spawn} from 'node:child_process'
 import {randomBytes} from 'node:crypto'
-import {accessSync, closeSync, constants, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync} from 'node:fs'
-import {createServer} from 'node:net'
-import {homedir, tmpdir} from 'node:os'
+import {mkdirSync} from 'node:fs'
+import {tmpdir} from 'node:os'
 import path from 'node:path'
-import {setTimeout as sleep} from 'node:timers/promises'
+
+import {findBinary, freePort, startProcess, tempDataDir, waitUntilReady} from './processes.js'
 
 export interface GcsServer {
   /** JSON API origin, e.g. http://127.0.0.1:4443. */
@@ -32,93 +31,9 @@ export interface S3Server {
   readonly env: Record<string, string>
 }
 
-const READY_TIMEOUT_MS = 20_000
-const children: ChildProcess[] = []
-const dataDirs: string[] = []
-let exitHookInstalled = false
-
-function installExitHook(): void {
-  if (exitHookInstalled) return
-  exitHookInstalled = true
-  process.once('exit', () => {
-    for (const child of children) child.kill('SIGTERM')
-    for (const dir of dataDirs) rmSync(dir, {force: true, recursive: true})
-  })
-  // 'exit' does not run on a fatal signal by default; turn the signal into an exit.
-  for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
-    process.once(signal, () => process.exit(code))
-  }
-}
-
 /** A bucket name no other test (or earlier run against a shared CI server) uses. */
 export function uniqueBucket(label = 't'): string {
   return `${label}-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`
-}
-
-function findBinary(name: string, install: string, endpointVar: string): string {
-  const gopath = process.env.GOPATH?.split(path.delimiter)[0] ?? path.join(homedir(), 'go')
-  const candidates = [...(process.env.PATH ?? '').split(path.delimiter).filter(Boolean), path.join(gopath, 'bin'), path.join(homedir(), 'go', 'bin')]
-  for (const dir of candidates) {
-    const file = path.join(dir, name)
-    try {
-      accessSync(file, constants.X_OK)
-      return file
-    } catch {
-      // try the next directory
-    }
-  }
-  throw new Error(`${name} is not on PATH or in ~/go/bin: install it with '${install}', or start one and set ${endpointVar}`)
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', resolve)
-  })
-  const address = server.address()
-  await new Promise((resolve) => server.close(resolve))
-  if (!address || typeof address === 'string') throw new Error('could not pick a free port')
-  return address.port
-}
-
-/** Starts a server with its output in a log file (no pipes that would keep this process alive). */
-function startProcess(binary: string, args: string[], logFile: string): ChildProcess {
-  installExitHook()
-  const log = openSync(logFile, 'a')
-  try {
-    const child = spawn(binary, args, {stdio: ['ignore', log, log]})
-    child.unref()
-    children.push(child)
-    return child
-  } finally {
-    closeSync(log)
-  }
-}
-
-async function waitUntilReady(name: string, url: string, child: ChildProcess | undefined, logFile?: string): Promise<void> {
-  const deadline = Date.now() + READY_TIMEOUT_MS
-  let lastError = ''
-  while (Date.now() < deadline) {
-    if (child && child.exitCode !== null) break
-    try {
-      const response = await fetch(url, {signal: AbortSignal.timeout(2000)})
-      await response.arrayBuffer()
-      // Any HTTP answer means the server is up (versitygw answers an anonymous GET with 403).
-      return
-    } catch (error) {
-      lastError = (error as Error).message
-    }
-    await sleep(50)
-  }
-  const log = logFile ? readFileSync(logFile, 'utf8').slice(-2000) : ''
-  throw new Error(`${name} at ${url} did not come up within ${READY_TIMEOUT_MS} ms (${child?.exitCode !== null && child ? `exited with ${child.exitCode}` : lastError})${log ? `\n${log}` : ''}`)
-}
-
-function tempDataDir(label: string): string {
-  const dir = mkdtempSync(path.join(tmpdir(), `e2b-artifacts-${label}-`))
-  dataDirs.push(dir)
-  return dir
 }
 
 let gcsPromise: Promise<GcsServer> | undefined
@@ -136,7 +51,7 @@ async function startGcs(): Promise<GcsServer> {
   if (endpoint) {
     await waitUntilReady('fake-gcs-server (E2B_TEST_GCS_ENDPOINT)', `${endpoint}/storage/v1/b?project=test`, undefined)
   } else {
-    const binary = findBinary('fake-gcs-server', 'go install github.com/fsouza/fake-gcs-server@v1.55.1', 'E2B_TEST_GCS_ENDPOINT')
+    const binary = findBinary('fake-gcs-server', {install: 'go install github.com/fsouza/fake-gcs-server@v1.55.1', orElse: 'start one and set E2B_TEST_GCS_ENDPOINT'})
     const port = await freePort()
     endpoint = `http://127.0.0.1:${port}`
     publicUrl = endpoint
@@ -179,7 +94,7 @@ async function startS3(): Promise<S3Server> {
     if (!accessKey || !secretKey) throw new Error('E2B_TEST_S3_ENDPOINT is set, but E2B_TEST_S3_ACCESS_KEY or E2B_TEST_S3_SECRET_KEY is not')
     await waitUntilReady('versitygw (E2B_TEST_S3_ENDPOINT)', `${endpoint}/`, undefined)
   } else {
-    const binary = findBinary('versitygw', 'go install github.com/versity/versitygw/cmd/versitygw@v1.7.0', 'E2B_TEST_S3_ENDPOINT')
+    const binary = findBinary('versitygw', {install: 'go install github.com/versity/versitygw/cmd/versitygw@v1.7.0', orElse: 'start one and set E2B_TEST_S3_ENDPOINT'})
     const port = await freePort()
     endpoint = `http://127.0.0.1:${port}`
     accessKey = `test${randomBytes(6).toString('hex')}`

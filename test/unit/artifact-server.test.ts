@@ -3,43 +3,19 @@ import {spawn} from 'node:child_process'
 import {createHash, randomBytes} from 'node:crypto'
 import {once} from 'node:events'
 import {mkdtemp, rm, writeFile} from 'node:fs/promises'
-import http from 'node:http'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {createInterface} from 'node:readline'
 import {after, before, beforeEach, describe, it} from 'node:test'
 import {fileURLToPath} from 'node:url'
+import {gunzipSync} from 'node:zlib'
 
 import {type ArtifactServer, startArtifactServer} from '../support/artifact-server.js'
+import {crc32c, googHashes} from '../support/goog-hash.js'
+import {headerLines, raw} from '../support/raw-http.js'
 
 const OBJ = '/public-builds/busybox/1.36.1/amd64/busybox'
 const BODY = randomBytes(64 * 1024)
-
-interface RawResult {
-  status?: number
-  headers: http.IncomingHttpHeaders
-  body: Buffer
-  error?: Error
-}
-
-/** Plain node:http client that reports partial bodies and socket errors instead of hiding them. */
-function raw(url: string, opts: {method?: string; headers?: Record<string, string>} = {}): Promise<RawResult> {
-  return new Promise((resolve) => {
-    const result: RawResult = {headers: {}, body: Buffer.alloc(0)}
-    const chunks: Buffer[] = []
-    const finish = (error?: Error): void => resolve({...result, body: Buffer.concat(chunks), error})
-    const req = http.request(url, {method: opts.method ?? 'GET', headers: opts.headers, agent: false}, (res) => {
-      result.status = res.statusCode
-      result.headers = res.headers
-      res.on('data', (c: Buffer) => chunks.push(c))
-      res.on('end', () => finish())
-      res.on('error', finish)
-      res.on('aborted', () => finish(new Error('aborted')))
-    })
-    req.on('error', finish)
-    req.end()
-  })
-}
 
 const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex')
 
@@ -204,6 +180,121 @@ describe('artifact-server', () => {
       assert.equal(manual.headers.get('location'), `${server.url}/elsewhere`)
       const followed = await fetch(server.url + OBJ)
       assert.equal(await followed.text(), 'moved')
+    })
+
+    it('trickle: headers at once, the burst, then the given rate, to the last byte', async () => {
+      server.fault(OBJ, [{kind: 'trickle', bytesPerSecond: 1, afterBytes: 100}])
+      const slow = await raw(server.url + OBJ, {giveUpAfterMs: 1500})
+      assert.equal(slow.status, 200)
+      assert.equal(slow.headers['content-length'], String(BODY.length))
+      assert.ok(slow.headersAfterMs! < 1000, `headers took ${slow.headersAfterMs} ms`)
+      // 100 at once, then one byte a second: 101 or 102 bytes within 1.5 s.
+      assert.ok(slow.body.length >= 101 && slow.body.length <= 102, `got ${slow.body.length} bytes`)
+      assert.deepEqual(slow.body, BODY.subarray(0, slow.body.length))
+
+      const small = BODY.subarray(0, 1000)
+      server.put('/small', small)
+      server.fault('/small', [{kind: 'trickle', bytesPerSecond: 2000}])
+      const t0 = performance.now()
+      const whole = await raw(`${server.url}/small`)
+      const took = performance.now() - t0
+      assert.equal(whole.error, undefined)
+      assert.deepEqual(whole.body, small)
+      // The first 200-byte step goes at once, so 0.4 s is the floor.
+      assert.ok(took >= 350 && took < 3000, `1000 bytes at 2000 B/s took ${took} ms`)
+
+      assert.throws(() => server.fault('/small', [{kind: 'trickle', bytesPerSecond: 0}]), /positive/)
+    })
+
+    it('slowHeaders: nothing for the given time, then the normal response', async () => {
+      server.fault(OBJ, [{kind: 'slowHeaders', ms: 300}])
+      const late = await raw(server.url + OBJ)
+      assert.ok(late.headersAfterMs! >= 290, `headers after ${late.headersAfterMs} ms`)
+      assert.deepEqual(late.body, BODY)
+
+      server.fault(OBJ, [{kind: 'slowHeaders', ms: Infinity}])
+      const never = await raw(server.url + OBJ, {giveUpAfterMs: 300})
+      assert.equal(never.status, undefined)
+      assert.equal(never.error?.message, 'given up by the test')
+      // The abandoned request released its wait: the next one is served at once.
+      assert.deepEqual((await raw(server.url + OBJ)).body, BODY)
+    })
+  })
+
+  describe('gzip-encoded objects, served as GCS serves gsutil cp -Z uploads', () => {
+    const text = Buffer.from('BusyBox v1.36.1 '.repeat(4096))
+    const GZ = '/public-builds/kernels/vmlinux.bin'
+
+    it('stores the compressed bytes, and x-goog-hash describes them (two header lines)', async () => {
+      server.put(GZ, text, {gzip: true})
+      const res = await raw(server.url + GZ, {headers: {'accept-encoding': 'gzip'}})
+      assert.equal(res.status, 200)
+      assert.equal(res.headers['content-encoding'], 'gzip')
+      assert.equal(res.headers['x-goog-stored-content-encoding'], 'gzip')
+      assert.equal(res.headers['content-length'], String(res.body.length))
+      assert.equal(res.headers['x-goog-stored-content-length'], String(res.body.length))
+      assert.ok(res.body.length < text.length / 10, 'the stored bytes are compressed')
+      assert.deepEqual(gunzipSync(res.body), text)
+      assert.deepEqual(headerLines(res, 'x-goog-hash'), googHashes(res.body))
+      assert.equal(res.headers.etag, `"${createHash('md5').update(res.body).digest('hex')}"`)
+    })
+
+    it('decompresses for a client that does not accept gzip: chunked, no Content-Encoding, same x-goog-hash', async () => {
+      server.put(GZ, text, {gzip: true})
+      const stored = await raw(server.url + GZ, {headers: {'accept-encoding': 'gzip;q=1, identity;q=0.5'}})
+      const res = await raw(server.url + GZ)
+      assert.equal(res.status, 200)
+      assert.deepEqual(res.body, text)
+      assert.equal(res.headers['content-encoding'], undefined)
+      assert.equal(res.headers['content-length'], undefined)
+      assert.equal(res.headers['transfer-encoding'], 'chunked')
+      assert.equal(res.headers['x-guploader-response-body-transformations'], 'gunzipped')
+      assert.equal(res.headers.warning, '214 UploadServer gunzipped')
+      assert.equal(res.headers['x-goog-stored-content-encoding'], 'gzip')
+      // The hashes still describe the stored gzip bytes, not what was served.
+      assert.deepEqual(headerLines(res, 'x-goog-hash'), googHashes(stored.body))
+      assert.notDeepEqual(headerLines(res, 'x-goog-hash'), googHashes(res.body))
+
+      const refused = await raw(server.url + GZ, {headers: {'accept-encoding': 'gzip;q=0, br'}})
+      assert.deepEqual(refused.body, text, 'gzip;q=0 does not accept gzip')
+    })
+
+    it('ignores Range when decompressing; applies it to the compressed bytes otherwise', async () => {
+      server.put(GZ, text, {gzip: true})
+      const whole = await raw(server.url + GZ, {headers: {range: 'bytes=0-9'}})
+      assert.equal(whole.status, 200)
+      assert.deepEqual(whole.body, text)
+
+      const stored = (await raw(server.url + GZ, {headers: {'accept-encoding': 'gzip'}})).body
+      const part = await raw(server.url + GZ, {headers: {'accept-encoding': 'gzip', range: 'bytes=0-9'}})
+      assert.equal(part.status, 206)
+      assert.equal(part.headers['content-range'], `bytes 0-9/${stored.length}`)
+      assert.deepEqual(part.body, stored.subarray(0, 10))
+    })
+
+    it('serves the compressed bytes to everyone when Cache-Control has no-transform', async () => {
+      server.put(GZ, text, {gzip: true, headers: {'cache-control': 'public, max-age=3600, no-transform'}})
+      const res = await raw(server.url + GZ)
+      assert.equal(res.headers['content-encoding'], 'gzip')
+      assert.deepEqual(gunzipSync(res.body), text)
+    })
+
+    it('fetch() asks for gzip and decodes silently; faults apply to the decompressed body too', async () => {
+      server.put(GZ, text, {gzip: true})
+      const res = await fetch(server.url + GZ)
+      assert.equal(res.headers.get('content-encoding'), 'gzip')
+      assert.deepEqual(Buffer.from(await res.arrayBuffer()), text)
+
+      server.fault(GZ, [{kind: 'truncate'}])
+      const cut = await raw(server.url + GZ)
+      assert.equal(cut.headers['transfer-encoding'], 'chunked')
+      assert.ok(cut.error, 'a chunked body cut short must fail, not end cleanly')
+      assert.ok(cut.body.length < text.length)
+    })
+
+    it('computes CRC32C (Castagnoli), checked against the standard test vector', () => {
+      assert.equal(crc32c(Buffer.from('123456789')), 0xe3069283)
+      assert.deepEqual(googHashes(Buffer.alloc(0)), ['crc32c=AAAAAA==', 'md5=1B2M2Y8AsgTpgAmY7PhCfg=='])
     })
   })
 
