@@ -132,6 +132,15 @@ export function retryPolicy(): RetryPolicy {
   }
 }
 
+/**
+ * Which sandboxes upload's run check may use, in order (E2B_ARTIFACTS_SANDBOX,
+ * comma-separated: bwrap, unshare; `none` for none, which skips the run
+ * check). Undefined: the built-in order. Names are checked by their user.
+ */
+export function sandboxSetting(): NamedSetting | undefined {
+  return firstSet('E2B_ARTIFACTS_SANDBOX')
+}
+
 /** E2B_ARTIFACTS_FAST_PATH=0 sends `fetch` through oclif (tests cover both paths). */
 export function fastPathEnabled(): boolean {
   return env().E2B_ARTIFACTS_FAST_PATH !== '0'

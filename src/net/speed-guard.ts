@@ -41,10 +41,8 @@ export class SpeedGuard extends Transform {
     options: TransformOptions = {},
   ) {
     super(options)
-    if (limit.bytesPerSecond > 0) {
-      this.timer = setInterval(() => this.tick(), TICK_MS)
-      this.timer.unref()
-    }
+    // Not unref'd: a body that nothing else keeps alive (nothing can move it) is failed, not abandoned when the process exits.
+    if (limit.bytesPerSecond > 0) this.timer = setInterval(() => this.tick(), TICK_MS)
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
