@@ -33,8 +33,7 @@ function parserMessage(message: string): string {
     .filter((line) => line !== '' && !HELP_FOOTER.test(line))
   const listed = lines.length > 0 && VALIDATION_HEADER.test(lines[0]!)
   const text = listed ? lines.slice(1).join('; ') : lines.join(': ')
-  const line = text.replaceAll(/\bMissing required flag (\w[\w-]*)/g, 'missing required flag --$1').replace(/^Parsing (--[\w-]+): Expected/, 'invalid $1: expected')
-  return line.charAt(0).toLowerCase() + line.slice(1)
+  return text.replaceAll(/\bMissing required flag (\w[\w-]*)/g, 'missing required flag --$1').replace(/^Parsing (--[\w-]+): Expected/, 'invalid $1: expected')
 }
 
 /** The one line an error is reported as: its own message, or a cleaned-up parser or file-system message. */
