@@ -29,6 +29,6 @@ export abstract class BaseCommand extends Command {
   }
 
   override async catch(error: Error): Promise<void> {
-    process.exitCode = renderFailure(error, {json: this.jsonEnabled(), verbose: this.argv.includes('--verbose')})
+    process.exitCode = renderFailure(error, {command: this.id, json: this.jsonEnabled(), verbose: this.argv.includes('--verbose')})
   }
 }

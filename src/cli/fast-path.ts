@@ -1,6 +1,7 @@
 import {type ParseArgsConfig, parseArgs} from 'node:util'
 
 import {fastPathEnabled} from '../core/config.js'
+import {credentialsInLocation, withoutUrlCredentials} from '../core/location.js'
 import {renderFailure} from './render-error.js'
 import {Reporter, formatJson} from './reporter.js'
 import {runFetch} from './run-fetch.js'
@@ -25,6 +26,24 @@ export const FAST_FETCH_OPTIONS = {
 type FetchValues = {[K in keyof typeof FAST_FETCH_OPTIONS]?: (typeof FAST_FETCH_OPTIONS)[K]['type'] extends 'boolean' ? boolean : string}
 
 /**
+ * A location with credentials in it (`gs://user:secret@bucket`) is refused
+ * before oclif sees the command line: oclif's debug output (DEBUG=*) prints
+ * argv as it is, and its parser errors may echo a flag's value. Every
+ * command runs through here first. Returns whether it refused.
+ */
+function refuseCredentials(argv: readonly string[]): boolean {
+  for (const arg of argv) {
+    const masked = withoutUrlCredentials(arg)
+    if (masked === undefined) continue
+    // From the scheme on: not the `--to=` or `busybox=` in front of the location.
+    const shown = /(?:[a-z][a-z0-9+.-]*:\/\/|github:)\S*$/i.exec(masked)?.[0] ?? masked
+    process.exitCode = renderFailure(credentialsInLocation(shown), {json: argv.includes('--json'), verbose: argv.includes('--verbose')})
+    return true
+  }
+  return false
+}
+
+/**
  * Runs `fetch` without loading oclif, which alone costs more than a whole
  * Node.js start-up, and `fetch` runs on every `make`. Only well-formed
  * invocations take this path: anything Node's strict parser rejects (help,
@@ -33,6 +52,7 @@ type FetchValues = {[K in keyof typeof FAST_FETCH_OPTIONS]?: (typeof FAST_FETCH_
  * E2B_ARTIFACTS_FAST_PATH=0 turns it off (tests use it to cover the oclif path).
  */
 export async function tryFastPath(argv: readonly string[]): Promise<boolean> {
+  if (refuseCredentials(argv)) return true
   if (argv[0] !== 'fetch' || !fastPathEnabled()) return false
   let values: FetchValues
   let positionals: string[]

@@ -61,9 +61,20 @@ export class Reporter {
   }
 }
 
-/** Spinners only for a person at a terminal: not in CI, not under make -j, not with --json/--quiet. */
-export function spinnerAllowed(options: ReporterOptions, terminal: TerminalSettings = terminalSettings(), isTTY = process.stderr.isTTY): boolean {
-  if (options.json || options.quiet || !isTTY) return false
+/**
+ * Spinners only for a person at a terminal: not in CI, not under make -j, not
+ * with --json/--quiet, and not on a terminal without a width. `script` without
+ * a terminal, and some CI runners, allocate a pseudo-terminal 0 columns wide;
+ * ora divides by the width to count the lines it must clear, and then never
+ * stops writing cursor movements.
+ */
+export function spinnerAllowed(
+  options: ReporterOptions,
+  terminal: TerminalSettings = terminalSettings(),
+  isTTY = process.stderr.isTTY,
+  columns: number | undefined = process.stderr.columns,
+): boolean {
+  if (options.json || options.quiet || !isTTY || !(columns !== undefined && columns > 0)) return false
   return !terminal.ci && !terminal.parallelMake && !terminal.dumbTerminal
 }
 

@@ -99,6 +99,23 @@ export function requestTimeoutMs(): number {
   return wholeNumber('E2B_ARTIFACTS_TIMEOUT_MS', 30_000, 1)
 }
 
+/**
+ * The minimum transfer speed (curl's --speed-limit and --speed-time): a body
+ * that moves fewer than `bytesPerSecond` per second, on average over
+ * `seconds`, is aborted and retried. A limit of 0 turns the rule off.
+ */
+export interface SpeedLimit {
+  readonly bytesPerSecond: number
+  readonly seconds: number
+}
+
+export function speedLimit(): SpeedLimit {
+  return {
+    bytesPerSecond: wholeNumber('E2B_ARTIFACTS_SPEED_LIMIT', 1024, 0),
+    seconds: wholeNumber('E2B_ARTIFACTS_SPEED_TIME', 30, 1),
+  }
+}
+
 export interface RetryPolicy {
   /** Total attempts, including the first. */
   readonly tries: number
@@ -113,6 +130,15 @@ export function retryPolicy(): RetryPolicy {
     maxDelayMs: wholeNumber('E2B_ARTIFACTS_RETRY_MAX_MS', 8000, 0),
     tries: Math.max(1, wholeNumber('E2B_ARTIFACTS_RETRIES', 4, 0)),
   }
+}
+
+/**
+ * Which sandboxes upload's run check may use, in order (E2B_ARTIFACTS_SANDBOX,
+ * comma-separated: bwrap, unshare; `none` for none, which skips the run
+ * check). Undefined: the built-in order. Names are checked by their user.
+ */
+export function sandboxSetting(): NamedSetting | undefined {
+  return firstSet('E2B_ARTIFACTS_SANDBOX')
 }
 
 /** E2B_ARTIFACTS_FAST_PATH=0 sends `fetch` through oclif (tests cover both paths). */

@@ -55,6 +55,38 @@ function splitPath(rawPath: string, what: string): string[] {
   return segments
 }
 
+/** A location scheme (`gs://`, `https://`, `github:`, …) followed, later in the same word, by an '@'. */
+const AT_AFTER_SCHEME = /([a-z][a-z0-9+.-]*:\/\/|github:)\S*@/gi
+
+/**
+ * Whether `text` carries what may be URL credentials, and if so `text` with
+ * everything from the scheme to the last '@' replaced by `***`, safe to
+ * print. Any '@' after a scheme counts, not only a well-formed `user:secret@`:
+ * a secret with an unescaped '/' (AWS secret keys have them) breaks URL
+ * parsing, and must not be echoed by the error about that either. Bucket,
+ * account, repository and version names never hold an '@'; a path that does
+ * writes it as %40.
+ */
+export function withoutUrlCredentials(text: string): string | undefined {
+  const masked = text.replaceAll(AT_AFTER_SCHEME, '$1***@')
+  return masked === text && !/(?::\/\/|github:)\*\*\*@/i.test(text) ? undefined : masked
+}
+
+/** The usage error for a location that carries credentials; the secret is never part of it. */
+export function credentialsInLocation(shown: string): UsageError {
+  return new UsageError(
+    `location '${shown}' carries credentials (user:password@): remove them; gs:// uses Application Default Credentials, s3:// the AWS credential chain, github: GITHUB_TOKEN (an '@' in a path is written %40)`,
+  )
+}
+
+function decodePath(pathname: string, input: string): string {
+  try {
+    return decodeURIComponent(pathname)
+  } catch {
+    throw new UsageError(`invalid location '${redactUrl(input)}': malformed %-escape in the path (a '%' must be followed by two hex digits; write '%' itself as %25)`)
+  }
+}
+
 function parseHttp(input: string): HttpLocation {
   let url: URL
   try {
@@ -67,7 +99,7 @@ function parseHttp(input: string): HttpLocation {
     throw new UsageError(`refusing plain http to non-loopback host '${url.hostname}': use https://`)
   }
   if (url.search || url.hash) throw new UsageError(`invalid location '${redactUrl(input)}': query strings and fragments are not allowed`)
-  const segments = splitPath(decodeURIComponent(url.pathname), 'location')
+  const segments = splitPath(decodePath(url.pathname, input), 'location')
   if (segments.length === 0) throw new UsageError(`invalid location '${redactUrl(input)}': name a bucket, as in https://host/bucket`)
   const baseUrl = `${url.protocol}//${url.host}/${segments.map((s) => encodeURIComponent(s)).join('/')}`
   return {baseUrl, display: baseUrl, scheme, segments}
@@ -112,6 +144,8 @@ function fileLocation(dir: string): FileLocation {
  */
 export function parseLocation(input: string): Location {
   if (input.trim() === '') throw new UsageError('empty location')
+  const redacted = withoutUrlCredentials(input)
+  if (redacted !== undefined) throw credentialsInLocation(redacted)
   const schemeMatch = /^([a-zA-Z][a-zA-Z0-9+.-]*):/.exec(input)
   if (!schemeMatch) return fileLocation(input)
   const scheme = schemeMatch[1]!.toLowerCase()

@@ -4,6 +4,7 @@ import {requestTimeoutMs} from '../core/config.js'
 import {ArtifactError, NotFoundError, OperationalError, TransientError} from '../core/errors.js'
 import {onRelease} from '../core/resources.js'
 import {isLoopbackHost, redactUrl} from '../core/url-policy.js'
+import {SlowTransferError, guardSpeed} from './speed-guard.js'
 import {loadUndici} from './undici-lite.js'
 
 // Types only, as aliases: the package itself is imported lazily where it is used.
@@ -68,6 +69,7 @@ async function closeHttp(): Promise<void> {
 /** Maps a transport-level failure to a typed error; transient ones are retryable. */
 export function classifyNetworkError(error: unknown, what: string): Error {
   if (error instanceof ArtifactError) return error
+  if (error instanceof SlowTransferError) return new TransientError(`${what}: ${error.message}`, undefined, {cause: error})
   const code = (error as {code?: string}).code ?? ''
   const message = (error as Error).message ?? String(error)
   if (code === 'UND_ERR_ABORTED' || (error as Error).name === 'AbortError') {
@@ -145,7 +147,8 @@ export async function httpRequest(url: string, options: HttpRequestOptions = {})
       response.body.resume()
       throw statusError(status, response.headers, `${method} ${shown}`)
     }
-    return {body: response.body, headers: response.headers, status, url: current.href}
+    const body = method === 'HEAD' ? response.body : guardSpeed(response.body, (error) => classifyNetworkError(error, `${method} ${shown}`))
+    return {body, headers: response.headers, status, url: current.href}
   }
 }
 

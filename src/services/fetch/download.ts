@@ -1,10 +1,9 @@
-import {mkdir} from 'node:fs/promises'
 import path from 'node:path'
 
 import {IntegrityError, NotFoundError} from '../../core/errors.js'
 import {binaryKey} from '../../core/keys.js'
 import {artifactRoot} from '../../core/location.js'
-import {discard} from '../../core/temp-files.js'
+import {discard, prepareDirectory} from '../../core/temp-files.js'
 import {checkElfArch} from '../../integrity/elf.js'
 import type {Sidecar} from '../../integrity/sidecar.js'
 import {openStore} from '../../stores/open-store.js'
@@ -53,7 +52,7 @@ function explainMissing(result: PromiseSettledResult<StagedFile>, request: Fetch
  * ever reaches `request.out`.
  */
 export async function download(request: FetchRequest, events: FetchEvents = {}): Promise<FetchResult> {
-  await mkdir(path.dirname(request.out), {recursive: true})
+  await prepareDirectory(path.dirname(request.out))
   const store = await openStore(request.from, artifactRoot(request.from, request.artifact, request.layout))
   try {
     const key = binaryKey(request.artifact, request.version, request.arch)
@@ -68,7 +67,7 @@ export async function download(request: FetchRequest, events: FetchEvents = {}):
       if (sidecarResult.status === 'rejected') throw sidecarResult.reason
       const verifiedBy = verifyStaged(staged, sidecarResult.value, request, where)
       if (verifiedBy.length === 0) events.onWarning?.(`${where} has no sidecar and no --sha256 pin was given: only its size and format were checked`)
-      await installVerified(staged, request.out)
+      await installVerified(staged, request.out, request)
       return {
         arch: request.arch,
         artifact: request.artifact.name,

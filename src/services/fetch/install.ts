@@ -1,32 +1,48 @@
 import {chmod, open, rename, writeFile} from 'node:fs/promises'
 import path from 'node:path'
 
+import {fileSystemError} from '../../core/errors.js'
 import {discard, released, tempPathFor} from '../../core/temp-files.js'
+import {ORIGIN_SUFFIX, type Wanted, originRecordFor} from '../../integrity/local-identity.js'
 import {formatSidecar} from '../../integrity/sidecar.js'
 import type {StagedFile} from '../../stores/ops/stage.js'
 
+/** Writes `content` to a fresh temp file next to `finalPath`, synced, and notes it in `staged` (even when the write fails). */
+async function stageText(finalPath: string, content: string, staged: Array<[temp: string, final: string]>): Promise<void> {
+  const temp = tempPathFor(finalPath)
+  staged.push([temp, finalPath])
+  await writeFile(temp, content, {flag: 'wx', flush: true, mode: 0o644})
+}
+
 /**
- * Moves a verified staged file to `finalPath`: chmod 0755, its sidecar renamed
- * into place first, then the binary, then the directory synced. Each rename is
- * of a synced temp file in the same directory, so `finalPath` only ever holds
- * a complete, verified file.
+ * Moves a verified staged file to `finalPath`: chmod 0755, its sidecar (and,
+ * for artifacts whose content does not name their version and arch, the
+ * origin record) renamed into place first, then the binary, then the
+ * directory synced. Each rename is of a synced temp file in the same
+ * directory, so `finalPath` only ever holds a complete, verified file.
  */
-export async function installVerified(staged: StagedFile, finalPath: string): Promise<void> {
-  const sidecarTemp = tempPathFor(`${finalPath}.sha256`)
+export async function installVerified(staged: StagedFile, finalPath: string, wanted?: Wanted): Promise<void> {
+  const companions: Array<[temp: string, final: string]> = []
   try {
-    await writeFile(sidecarTemp, formatSidecar(staged.sha256, path.basename(finalPath)), {flag: 'wx', flush: true, mode: 0o644})
+    await stageText(`${finalPath}.sha256`, formatSidecar(staged.sha256, path.basename(finalPath)), companions)
+    const origin = wanted && originRecordFor(wanted, staged.sha256)
+    if (origin) await stageText(`${finalPath}${ORIGIN_SUFFIX}`, origin, companions)
     await chmod(staged.path, 0o755)
-    await rename(sidecarTemp, `${finalPath}.sha256`)
-    released(sidecarTemp)
+    for (const [temp, final] of companions) {
+      await rename(temp, final)
+      released(temp)
+    }
     await rename(staged.path, finalPath)
     released(staged.path)
+    const dir = await open(path.dirname(finalPath), 'r')
+    try {
+      await dir.sync()
+    } finally {
+      await dir.close()
+    }
+  } catch (error) {
+    throw fileSystemError(error, finalPath) ?? error
   } finally {
-    await discard(sidecarTemp)
-  }
-  const dir = await open(path.dirname(finalPath), 'r')
-  try {
-    await dir.sync()
-  } finally {
-    await dir.close()
+    await Promise.all(companions.map(([temp]) => discard(temp)))
   }
 }

@@ -3,9 +3,12 @@ import path from 'node:path'
 import {type Arch, type Artifact, artifactNamed, hostArch, normalizeArch, resolveVersion} from '../../core/catalog.js'
 import {defaultFetchSource} from '../../core/config.js'
 import {UsageError} from '../../core/errors.js'
-import {binaryKey} from '../../core/keys.js'
+import {SIDECAR_SUFFIX, binaryKey} from '../../core/keys.js'
 import {type Layout, type Location, parseLayout, parseLocation} from '../../core/location.js'
 import {parsePin} from '../../integrity/sidecar.js'
+
+/** The longest file name most file systems take (Linux NAME_MAX). */
+const NAME_MAX = 255
 
 /** `fetch`'s flags and argument, as given. */
 export interface FetchInput {
@@ -43,6 +46,10 @@ export function resolveFetchRequest(input: FetchInput): FetchRequest {
   if (input.out !== undefined && input.out.trim() === '') throw new UsageError('--out must not be empty')
   const outDisplay = input.out ?? path.join(`.${artifact.name}`, ...binaryKey(artifact, version, arch).split('/'))
   if (outDisplay.endsWith('/') || outDisplay.endsWith(path.sep)) throw new UsageError(`--out '${outDisplay}' names a directory: give the file path`)
+  const nameBytes = Buffer.byteLength(path.basename(outDisplay))
+  if (nameBytes + SIDECAR_SUFFIX.length > NAME_MAX) {
+    throw new UsageError(`--out: the file name is ${nameBytes} bytes, but its ${SIDECAR_SUFFIX} sidecar must fit in ${NAME_MAX}: use a name of at most ${NAME_MAX - SIDECAR_SUFFIX.length} bytes`)
+  }
   return {
     arch,
     artifact,

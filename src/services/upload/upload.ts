@@ -93,6 +93,7 @@ async function stageAndVerify(source: ReleaseSource, request: UploadRequest, arc
     }
     const checks = await checkBinary(file.path, file.head, file.size, facts(request, arch), binary.where)
     const run = await runCheck(file.path, facts(request, arch), binary.where)
+    if (!run.ran && run.warning) events.onWarning?.(run.warning)
     const md5 = await md5File(file.path)
     return {arch, checks, file, md5, run, sha256: file.sha256, size: file.size, source: binary.where, verifiedBy}
   } catch (error) {

@@ -5,6 +5,7 @@ import {TransientError} from '../../core/errors.js'
 import {HashingStream} from '../../integrity/hash.js'
 import {classifyNetworkError} from '../../net/http-client.js'
 import {type RetryOptions, withRetry} from '../../net/retry.js'
+import {guardSpeed} from '../../net/speed-guard.js'
 import type {Store} from '../store.js'
 
 export interface HashedObject {
@@ -20,7 +21,7 @@ async function hashOnce(store: Store, key: string): Promise<HashedObject> {
   const {body, size} = await store.read(key)
   const hashing = new HashingStream({headBytes: 64})
   try {
-    await pipeline(body, hashing, new Writable({highWaterMark: 1 << 20, write: (_chunk, _encoding, done) => done()}))
+    await pipeline(guardSpeed(body, (error) => classifyNetworkError(error, `reading ${where}`)), hashing, new Writable({highWaterMark: 1 << 20, write: (_chunk, _encoding, done) => done()}))
   } catch (error) {
     throw classifyNetworkError(error, `reading ${where}`)
   }

@@ -1,11 +1,12 @@
 import {createWriteStream} from 'node:fs'
 import {pipeline} from 'node:stream/promises'
 
-import {TransientError} from '../../core/errors.js'
+import {TransientError, fileSystemError} from '../../core/errors.js'
 import {discard, tempPathFor} from '../../core/temp-files.js'
 import {HashingStream} from '../../integrity/hash.js'
 import {classifyNetworkError} from '../../net/http-client.js'
 import {withRetry} from '../../net/retry.js'
+import {guardSpeed} from '../../net/speed-guard.js'
 import type {ReadOptions, Store} from '../store.js'
 
 export interface StagedFile {
@@ -24,15 +25,18 @@ async function stageOnce(store: Store, key: string, finalPath: string, options: 
   try {
     const {body, size: announced} = await store.read(key, options)
     const hashing = new HashingStream({headBytes: 64})
+    const guarded = guardSpeed(body, (error) => classifyNetworkError(error, `downloading ${where}`))
     // flush: fsync before close, so a renamed file is durable, not just named.
-    await pipeline(body, hashing, createWriteStream(temp, {flags: 'wx', flush: true, highWaterMark: 1 << 20, mode: 0o600}))
+    await pipeline(guarded, hashing, createWriteStream(temp, {flags: 'wx', flush: true, highWaterMark: 1 << 20, mode: 0o600}))
     if (announced !== undefined && hashing.bytes !== announced) {
       throw new TransientError(`${where}: body ended after ${hashing.bytes} of ${announced} bytes (truncated)`)
     }
     return {head: hashing.head(), path: temp, sha256: hashing.digest(), size: hashing.bytes}
   } catch (error) {
     await discard(temp)
-    throw classifyNetworkError(error, `downloading ${where}`)
+    // A failure of the temp file is named by the path it stands in for.
+    const failedPath = (error as NodeJS.ErrnoException).path
+    throw fileSystemError(error, failedPath === undefined || failedPath === temp ? finalPath : failedPath) ?? classifyNetworkError(error, `downloading ${where}`)
   }
 }
 
