@@ -11,9 +11,11 @@ export interface DispatcherTimeouts {
 }
 
 /**
- * undici's EnvHttpProxyAgent for the proxies in `settings`, loaded from its
- * own module path (like undici-lite) and only when a proxy variable is set,
- * so neither the no-op nor the usual cold `fetch` pays for it.
+ * undici's EnvHttpProxyAgent for the proxies in `settings`, loaded only when a
+ * proxy variable is set, so neither the no-op nor the usual cold `fetch` pays
+ * for it. It comes from undici's index module, unlike undici-lite's Agent:
+ * the proxy agent opens its tunnels with Dispatcher.connect(), which only the
+ * index attaches (about 45 ms, paid only behind a proxy).
  *
  * https goes through a CONNECT tunnel; plain http is forwarded as an
  * absolute-URI request (proxyTunnel: false), as curl does, because proxies
@@ -21,10 +23,7 @@ export interface DispatcherTimeouts {
  * explicitly, so the agent sees exactly what core/config read.
  */
 export async function envProxyDispatcher(settings: ProxySettings, timeouts: DispatcherTimeouts): Promise<Dispatcher> {
-  const [{default: EnvHttpProxyAgent}, {default: Pool}] = await Promise.all([
-    import('undici/lib/dispatcher/env-http-proxy-agent.js'),
-    import('undici/lib/dispatcher/pool.js'),
-  ])
+  const {EnvHttpProxyAgent, Pool} = await import('undici')
   return new EnvHttpProxyAgent({
     ...timeouts,
     // The connection to the proxy that forwards plain http is made by this

@@ -13,17 +13,3 @@ declare module 'undici/lib/api/api-request.js' {
   export default request
 }
 
-// Loaded by src/net/undici-proxy.ts, only when a proxy variable is set.
-declare module 'undici/lib/dispatcher/env-http-proxy-agent.js' {
-  import type {EnvHttpProxyAgent} from 'undici'
-
-  const EnvHttpProxyAgentClass: typeof EnvHttpProxyAgent
-  export default EnvHttpProxyAgentClass
-}
-
-declare module 'undici/lib/dispatcher/pool.js' {
-  import type {Pool} from 'undici'
-
-  const PoolClass: typeof Pool
-  export default PoolClass
-}
