@@ -21,11 +21,11 @@ const DEFAULTS_VARIABLES = ['E2B_ARTIFACTS_PUBLIC_URL', 'E2B_ARTIFACTS_COPY_FROM
 let saved: Record<string, string | undefined> = {}
 beforeEach(() => {
   saved = Object.fromEntries(DEFAULTS_VARIABLES.map((name) => [name, process.env[name]]))
-  for (const name of DEFAULTS_VARIABLES) delete process.env[name]
+  for (const name of DEFAULTS_VARIABLES) Reflect.deleteProperty(process.env, name)
 })
 afterEach(() => {
   for (const name of DEFAULTS_VARIABLES) {
-    if (saved[name] === undefined) delete process.env[name]
+    if (saved[name] === undefined) Reflect.deleteProperty(process.env, name)
     else process.env[name] = saved[name]
   }
 })
