@@ -79,7 +79,9 @@ export function decodeGzipBody(body: Readable, options: GzipBodyOptions): Readab
     // Was it the transfer or the object? Read the rest through the length
     // and md5 check: if that fails, the check's error (transient) wins.
     check.unpipe(gunzip)
-    check.once('end', () => fail(undecodable(error, options)))
+    const settle = (): void => fail(undecodable(error, options))
+    if (check.readableEnded) return settle()
+    check.once('end', settle)
     check.resume()
   })
   out.on('close', () => {
