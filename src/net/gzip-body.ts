@@ -1,6 +1,5 @@
 import {createHash} from 'node:crypto'
 import {PassThrough, type Readable, Transform, type TransformCallback, addAbortSignal} from 'node:stream'
-import {constants, createGunzip} from 'node:zlib'
 
 import {IntegrityError, TransientError} from '../core/errors.js'
 
@@ -66,7 +65,9 @@ class StoredBytesCheck extends Transform {
  * decode are an integrity error that names the encoding. Destroying the
  * returned stream tears down `body`.
  */
-export function decodeGzipBody(body: Readable, options: GzipBodyOptions): Readable {
+export async function decodeGzipBody(body: Readable, options: GzipBodyOptions): Promise<Readable> {
+  // Loaded here, not by the fast path that bundles this module: most objects are not gzip-encoded.
+  const {constants, createGunzip} = await import('node:zlib')
   const check = new StoredBytesCheck(options)
   const gunzip = createGunzip(options.partial ? {finishFlush: constants.Z_SYNC_FLUSH} : {})
   const out = new PassThrough({highWaterMark: 1 << 20})

@@ -1,8 +1,6 @@
-import http from 'node:http'
-import https from 'node:https'
-import {isIP} from 'node:net'
+import type https from 'node:https'
 import type {Duplex} from 'node:stream'
-import tls from 'node:tls'
+import type tls from 'node:tls'
 
 import type {ProxySettings} from '../core/config.js'
 import {OperationalError} from '../core/errors.js'
@@ -23,60 +21,59 @@ export function proxyAuthorization(proxy: URL): string | undefined {
  * the proxy rules (proxy-rules.ts) say so, and directly otherwise. TLS runs
  * end to end inside the tunnel, so the proxy sees only `CONNECT host:port`,
  * and request headers and bodies are never rewritten (the failure some proxy
- * agents show with the AWS SDK on large uploads).
+ * agents show with the AWS SDK on large uploads). Node's http, https and tls
+ * modules are loaded here, on first use, not by the fast path that bundles
+ * this module.
  */
-export class ProxyTunnelAgent extends https.Agent {
-  constructor(
-    private readonly proxies: ProxySettings,
-    private readonly timeoutMs: number,
-    options: https.AgentOptions = {},
-  ) {
-    super(options)
+export async function proxyTunnelAgent(proxies: ProxySettings, timeoutMs: number, options: https.AgentOptions = {}): Promise<https.Agent> {
+  const [{default: http}, {default: httpsModule}, {isIP}, {default: tlsModule}] = await Promise.all([import('node:http'), import('node:https'), import('node:net'), import('node:tls')])
+
+  /** A raw socket to `target` through the proxy's CONNECT method. */
+  const openTunnel = (proxy: URL, target: URL): Promise<Duplex> => {
+    const shown = redactUrl(proxy.href)
+    const authorization = proxyAuthorization(proxy)
+    return new Promise((resolve, reject) => {
+      const request = (proxy.protocol === 'https:' ? httpsModule : http).request({
+        agent: false,
+        headers: {host: target.host, ...(authorization ? {'proxy-authorization': authorization} : {})},
+        host: proxy.hostname.replace(/^\[|\]$/g, ''),
+        method: 'CONNECT',
+        path: target.host,
+        port: Number(proxy.port) || (proxy.protocol === 'https:' ? 443 : 80),
+        timeout: timeoutMs,
+      })
+      request.once('connect', (response, socket) => {
+        request.setTimeout(0)
+        if (response.statusCode === 200) {
+          resolve(socket)
+          return
+        }
+        socket.destroy()
+        reject(new OperationalError(`the proxy ${shown} refused the tunnel to ${target.host} (HTTP ${response.statusCode} to CONNECT): check HTTPS_PROXY and NO_PROXY`))
+      })
+      request.once('timeout', () => request.destroy(Object.assign(new Error(`no answer from the proxy ${shown} within ${timeoutMs} ms`), {code: 'ETIMEDOUT'})))
+      request.once('error', reject)
+      request.end()
+    })
   }
 
-  override createConnection(options: https.RequestOptions, callback?: ConnectCallback): Duplex | null | undefined {
-    const host = options.host ?? options.hostname ?? 'localhost'
-    const port = Number(options.port) || 443
-    const target = new URL(`https://${isIP(host) === 6 ? `[${host}]` : host}:${port}`)
-    const proxy = proxyFor(target, this.proxies)
-    if (!proxy) return super.createConnection(options, callback)
-    openTunnel(new URL(proxy), target, this.timeoutMs).then(
-      (socket) => {
-        const servername = options.servername ?? (isIP(host) === 0 ? host : undefined)
-        const {path: _path, ...tlsOptions} = options as https.RequestOptions & tls.ConnectionOptions
-        callback?.(null, tls.connect({...tlsOptions, ...(servername ? {servername} : {}), socket: socket as import('node:net').Socket}))
-      },
-      (error: Error) => callback?.(error, undefined as unknown as Duplex),
-    )
-    return undefined
+  class ProxyTunnelAgent extends httpsModule.Agent {
+    override createConnection(connection: https.RequestOptions, callback?: ConnectCallback): Duplex | null | undefined {
+      const host = connection.host ?? connection.hostname ?? 'localhost'
+      const port = Number(connection.port) || 443
+      const target = new URL(`https://${isIP(host) === 6 ? `[${host}]` : host}:${port}`)
+      const proxy = proxyFor(target, proxies)
+      if (!proxy) return super.createConnection(connection, callback)
+      openTunnel(new URL(proxy), target).then(
+        (socket) => {
+          const servername = connection.servername ?? (isIP(host) === 0 ? host : undefined)
+          const {path: _path, ...tlsOptions} = connection as https.RequestOptions & tls.ConnectionOptions
+          callback?.(null, tlsModule.connect({...tlsOptions, ...(servername ? {servername} : {}), socket: socket as import('node:net').Socket}))
+        },
+        (error: Error) => callback?.(error, undefined as unknown as Duplex),
+      )
+      return undefined
+    }
   }
-}
-
-/** A raw socket to `target` through the proxy's CONNECT method. */
-function openTunnel(proxy: URL, target: URL, timeoutMs: number): Promise<Duplex> {
-  const shown = redactUrl(proxy.href)
-  const authorization = proxyAuthorization(proxy)
-  return new Promise((resolve, reject) => {
-    const request = (proxy.protocol === 'https:' ? https : http).request({
-      agent: false,
-      headers: {host: target.host, ...(authorization ? {'proxy-authorization': authorization} : {})},
-      host: proxy.hostname.replace(/^\[|\]$/g, ''),
-      method: 'CONNECT',
-      path: target.host,
-      port: Number(proxy.port) || (proxy.protocol === 'https:' ? 443 : 80),
-      timeout: timeoutMs,
-    })
-    request.once('connect', (response, socket) => {
-      request.setTimeout(0)
-      if (response.statusCode === 200) {
-        resolve(socket)
-        return
-      }
-      socket.destroy()
-      reject(new OperationalError(`the proxy ${shown} refused the tunnel to ${target.host} (HTTP ${response.statusCode} to CONNECT): check HTTPS_PROXY and NO_PROXY`))
-    })
-    request.once('timeout', () => request.destroy(Object.assign(new Error(`no answer from the proxy ${shown} within ${timeoutMs} ms`), {code: 'ETIMEDOUT'})))
-    request.once('error', reject)
-    request.end()
-  })
+  return new ProxyTunnelAgent(options)
 }

@@ -174,7 +174,7 @@ export class GcsStore implements Store {
       // (Accept-Encoding: gzip); decode them here, checking their length and
       // md5 on the way, so that callers see, and check, the decoded content.
       const raw = relayErrors(file.createReadStream({decompress: false, validation: false}), (error) => mapGcsError(error, `downloading ${where}`))
-      return {body: decodeGzipBody(raw, {signal: options.signal, storedBytes: fullSize, storedMd5: metadata.md5Hash, where})}
+      return {body: await decodeGzipBody(raw, {signal: options.signal, storedBytes: fullSize, storedMd5: metadata.md5Hash, where})}
     }
     const size = options.firstBytes ? Math.min(options.firstBytes, fullSize) : fullSize
     // The SDK's crc32c check runs in JavaScript and cost half the CPU of a streamed copy; every caller already checks sha256.

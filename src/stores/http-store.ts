@@ -85,7 +85,7 @@ export class HttpStore implements Store {
     const response = await httpRequest(this.url(key), {headers, signal: options.signal})
     if (!gzipEncoded(response.headers)) return {body: response.body, size: contentLength(response)}
     const partial = response.status === 206
-    const body = decodeGzipBody(response.body, {
+    const body = await decodeGzipBody(response.body, {
       partial,
       signal: options.signal,
       where: `${this.display}/${key}`,

@@ -1,8 +1,9 @@
-import http from 'node:http'
+import type http from 'node:http'
+import type https from 'node:https'
 
 import type {ProxySettings} from '../core/config.js'
 import {proxyFor} from '../net/proxy-rules.js'
-import {ProxyTunnelAgent, proxyAuthorization} from '../net/tunnel-agent.js'
+import {proxyAuthorization, proxyTunnelAgent} from '../net/tunnel-agent.js'
 
 // Types only, as aliases: the package itself is imported lazily where it is used.
 type MiddlewareStack = import('@aws-sdk/client-s3').S3Client['middlewareStack']
@@ -23,10 +24,11 @@ interface RoutableRequest {
  * fresh for each request, because a forwarding proxy (tinyproxy, for one)
  * may close them after each response.
  */
-export function proxyAgents(proxies: ProxySettings, timeoutMs: number): {httpAgent: http.Agent; httpsAgent: ProxyTunnelAgent} {
+export async function proxyAgents(proxies: ProxySettings, timeoutMs: number): Promise<{httpAgent: http.Agent; httpsAgent: https.Agent}> {
+  const {Agent} = await import('node:http')
   return {
-    httpAgent: new http.Agent({keepAlive: false}),
-    httpsAgent: new ProxyTunnelAgent(proxies, timeoutMs, {keepAlive: true, maxSockets: 50}),
+    httpAgent: new Agent({keepAlive: false}),
+    httpsAgent: await proxyTunnelAgent(proxies, timeoutMs, {keepAlive: true, maxSockets: 50}),
   }
 }
 

@@ -107,6 +107,7 @@ export class S3Store implements Store {
       const proxies = proxySettings()
       // Loaded only when a proxy variable is set: agents that tunnel https and forward plain http.
       const proxied = proxies ? await import('./s3-proxy.js') : undefined
+      const agents = proxies && proxied ? await proxied.proxyAgents(proxies, timeout) : {}
       const client = new sdk.S3Client({
         ...(endpoint ? {endpoint, forcePathStyle: true} : {}),
         followRegionRedirects: true,
@@ -114,7 +115,7 @@ export class S3Store implements Store {
         // Callers retry TransientErrors with the tool's one policy (src/net/retry.ts); SDK retries would multiply it.
         maxAttempts: 1,
         region: awsRegion(),
-        requestHandler: {connectionTimeout: timeout, requestTimeout: timeout, ...(proxies && proxied ? proxied.proxyAgents(proxies, timeout) : {})},
+        requestHandler: {connectionTimeout: timeout, requestTimeout: timeout, ...agents},
         // Checksums are sent explicitly; otherwise the SDK switches uploads to aws-chunked trailers, which not every S3 server speaks.
         requestChecksumCalculation: 'WHEN_REQUIRED',
       })

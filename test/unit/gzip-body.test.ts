@@ -14,7 +14,7 @@ const stored = gzipSync(content)
 async function decode(data: Buffer, options: Partial<GzipBodyOptions> = {}): Promise<Buffer> {
   const body = Readable.from([data.subarray(0, 700), data.subarray(700)])
   const chunks: Buffer[] = []
-  for await (const chunk of decodeGzipBody(body, {storedBytes: data.length, storedMd5: md5(data), where: 'gs://b/k', ...options})) chunks.push(chunk as Buffer)
+  for await (const chunk of await decodeGzipBody(body, {storedBytes: data.length, storedMd5: md5(data), where: 'gs://b/k', ...options})) chunks.push(chunk as Buffer)
   return Buffer.concat(chunks)
 }
 
