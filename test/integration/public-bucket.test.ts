@@ -170,6 +170,23 @@ describe('the anonymous view of a public GCS bucket', () => {
     assert.deepEqual(json<{summary: {copied: number; skipped: number}}>(again).summary.copied, 0)
   })
 
+  it('copies into GCS env buckets server side: the destination credentials read the public objects', async () => {
+    const bucket = uniqueBucket('pub-gcp')
+    const objects = await seedPublic(bucket)
+    const prefix = `${uniqueBucket('gcp')}-`
+    for (const suffix of ['fc-busybox', 'fc-kernels', 'fc-versions']) await gcs.createBucket(`${prefix}${suffix}`)
+    const env = publicEnv({...gcs.env, E2B_ARTIFACTS_PUBLIC_BUCKET: bucket})
+    const result = await runCli(['copy-public-builds', '--provider', 'gcp', '--bucket-prefix', prefix, '--json'], {env})
+    assert.equal(result.code, 0, result.stderr)
+    const report = json<{summary: {copied: number}; objects: Array<{key: string; method?: string}>}>(result)
+    assert.equal(report.summary.copied, objects.size)
+    for (const object of report.objects.filter((o) => !o.key.endsWith('.sha256'))) assert.equal(object.method, 'server-side', object.key)
+    assert.deepEqual(await gcsKeys(`${prefix}fc-kernels`), ['vmlinux-6.1.102/vmlinux.bin', 'vmlinux-6.1.158/amd64/vmlinux.bin', 'vmlinux-6.1.158/amd64/vmlinux.debug'])
+    const again = await runCli(['copy-public-builds', '--provider', 'gcp', '--bucket-prefix', prefix, '--json'], {env})
+    assert.equal(again.code, 0, again.stderr)
+    assert.equal(json<{summary: {copied: number; skipped: number}}>(again).summary.skipped, objects.size)
+  })
+
   it('lists through Store.list with the md5 and crc32c that GCS reports, and stats the same', async () => {
     const bucket = uniqueBucket('pub-list')
     const objects = await seedPublic(bucket)

@@ -25,6 +25,8 @@ interface Held {
   readonly sha256?: string
   readonly md5?: string
   readonly crc32c?: string
+  /** The MD5 a plain S3 ETag stands for: it can confirm an md5, never refute one (SSE-KMS ETags are not MD5s). */
+  readonly etagMd5?: string
   readonly size?: number
   /** Where, for messages. */
   readonly where: string
@@ -47,7 +49,10 @@ function compareRecorded(a: Held, b: Held): Verdict {
     agreeing.push(digest)
   }
   if (a.size !== undefined && b.size !== undefined && a.size !== b.size) return {by: 'size', same: false}
-  return agreeing.length > 0 ? {by: agreeing.join(', '), same: true} : undefined
+  if (agreeing.length > 0) return {by: agreeing.join(', '), same: true}
+  const left = a.md5 ?? a.etagMd5
+  const right = b.md5 ?? b.etagMd5
+  return left !== undefined && left === right ? {by: 'md5 (ETag)', same: true} : undefined
 }
 
 /** Compares by recorded digests, and when they share none, by the sha256 of the content, read where it is not recorded. */
@@ -80,7 +85,8 @@ function once<T>(fn: () => Promise<T>): () => Promise<T> {
 async function heldAt(store: Store, info: ObjectInfo, artifact: Artifact): Promise<Held> {
   const sidecar = await readSidecar(store, info.key, artifact.file, {optional: true})
   const where = `${store.display}/${info.key}`
-  const service = info.encoding ? {} : {...(info.md5 ?? md5FromEtag(info.etag) ? {md5: info.md5 ?? md5FromEtag(info.etag)} : {}), ...(info.crc32c ? {crc32c: info.crc32c} : {}), size: info.size}
+  const etagMd5 = md5FromEtag(info.etag)
+  const service = info.encoding ? {} : {...(info.md5 ? {md5: info.md5} : {}), ...(etagMd5 ? {etagMd5} : {}), ...(info.crc32c ? {crc32c: info.crc32c} : {}), size: info.size}
   const sha256 = sidecar?.sha256 ?? (info.encoding ? undefined : info.sha256)
   return {...service, ...(sha256 ? {sha256} : {}), rehash: once(async () => (await hashObject(store, info.key)).sha256), where}
 }
