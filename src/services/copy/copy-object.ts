@@ -11,7 +11,7 @@ import {classifyNetworkError} from '../../net/http-client.js'
 import {type RetryOptions, withRetry} from '../../net/retry.js'
 import {REHASHED, compareStored} from '../../stores/ops/compare-stored.js'
 import {hashObject} from '../../stores/ops/hash-object.js'
-import type {ObjectInfo, Store, WriteOptions} from '../../stores/store.js'
+import type {ObjectInfo, RecordedDigests, Store, WriteOptions} from '../../stores/store.js'
 import type {SourceObject} from './source-object.js'
 
 export type CopyAction = 'copied' | 'skipped' | 'conflict' | 'failed' | 'would-copy' | 'held'
@@ -95,25 +95,40 @@ function compareFacts(source: ObjectInfo, destination: ObjectInfo): Comparison {
   return sameByMd5(source, destination) ? {by: ['md5 (ETag)'], verdict: 'same'} : comparison
 }
 
+/** Named in reports when the destination was read to compare its md5 with the source's. */
+const MD5_REHASHED = 'md5 (rehashed)'
+
 /**
- * Nothing the two sides' metadata share decides it: compare the source's
- * sha256 with the destination's sha256 metadata, or else with the
- * destination's content, read and hashed. A destination proven identical by
- * reading it (upstream's multipart uploads to S3: a composite ETag and no
- * sha256) then gets the digests recorded as metadata, server side, so that
- * the next run decides from metadata alone (see Store.recordDigests).
+ * Nothing the two sides' metadata share decides it, so the destination is
+ * read: against the source's md5 when the source records no sha256 but its
+ * service keeps an md5 (upstream's `gsutil cp` uploads: then the source is not
+ * read at all), else against the source's sha256 (read from the source when
+ * nothing recorded it). A destination proven identical by reading it
+ * (upstream's multipart uploads to S3: a composite ETag and no sha256) then
+ * gets the digests recorded as metadata, server side, so that the next run
+ * decides from metadata alone (see Store.recordDigests).
  */
 async function byContent(context: CopyContext, object: SourceObject, info: ObjectInfo, fresh: ObjectInfo): Promise<Exclude<DestinationState, {verdict: 'absent'}>> {
+  const record = !context.dryRun && !fresh.encoding && context.destination.recordDigests !== undefined
+  const readDestination = (md5: boolean) => hashObject(context.destination, object.key, {...retryOptions(context), md5})
+  const remember = async (digests: RecordedDigests): Promise<void> => {
+    // Best effort: a refused update (permissions, a concurrent change) only means the next run reads it again.
+    if (record) await context.destination.recordDigests?.(fresh, digests).catch(() => undefined)
+  }
+  if (info.sha256 === undefined && info.md5 !== undefined && !fresh.encoding) {
+    const content = await readDestination(true)
+    if (content.size !== info.size || content.md5 !== info.md5) return {by: MD5_REHASHED, verdict: 'different'}
+    await remember({md5: content.md5, sha256: content.sha256})
+    return {by: [MD5_REHASHED], verdict: 'same'}
+  }
   const sha256 = await object.sha256()
   if (!fresh.encoding) {
     const bySha256 = compareContent(fresh, {...info, sha256})
     if (bySha256.verdict !== 'unknown') return bySha256
   }
-  const record = !context.dryRun && !fresh.encoding && context.destination.recordDigests !== undefined
-  const content = await hashObject(context.destination, object.key, {...retryOptions(context), md5: record})
+  const content = await readDestination(record)
   if (content.sha256 !== sha256 || content.size !== info.size) return {by: REHASHED, verdict: 'different'}
-  // Best effort: a refused update (permissions, a concurrent change) only means the next run reads it again.
-  if (record) await context.destination.recordDigests?.(fresh, {md5: content.md5, sha256}).catch(() => undefined)
+  await remember({md5: content.md5, sha256})
   return {by: [REHASHED], verdict: 'same'}
 }
 
