@@ -26,9 +26,12 @@ export function headerList(headers: HttpResponse['headers'], name: string): stri
   return Array.isArray(value) ? value.join(',') : value
 }
 
-/** Whether a response's body (or, for HEAD, the stored object) is gzip-encoded: `gsutil cp -Z`. */
-function gzipEncoded(headers: HttpResponse['headers']): boolean {
-  const encoding = (responseHeader(headers, 'content-encoding') ?? responseHeader(headers, 'x-goog-stored-content-encoding') ?? '').trim().toLowerCase()
+/**
+ * Whether a response's body is gzip-encoded, or with `stored`, whether the
+ * object is stored so (`gsutil cp -Z`), even when GCS served it decompressed.
+ */
+function gzipEncoded(headers: HttpResponse['headers'], stored = false): boolean {
+  const encoding = (responseHeader(headers, 'content-encoding') ?? (stored ? responseHeader(headers, 'x-goog-stored-content-encoding') : undefined) ?? '').trim().toLowerCase()
   return encoding === 'gzip' || encoding === 'x-gzip'
 }
 
@@ -65,7 +68,7 @@ export class HttpStore implements Store {
         ...parseGoogHash(headerList(response.headers, 'x-goog-hash')),
         ...(sha256 ? {sha256: sha256.toLowerCase()} : {}),
         // Size and digests then describe the stored compressed bytes, not the content.
-        ...(gzipEncoded(response.headers) ? {encoding: 'gzip' as const} : {}),
+        ...(gzipEncoded(response.headers, true) ? {encoding: 'gzip' as const} : {}),
       }
     } catch (error) {
       if (error instanceof NotFoundError) return undefined
