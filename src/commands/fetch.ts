@@ -26,7 +26,7 @@ Otherwise downloads the binary and its sidecar concurrently into temp files next
     arch: Flags.string({description: `Architecture: ${ARCHES.join(' or ')} (aliases x86_64, aarch64). Default: this host's.`}),
     force: Flags.boolean({description: 'Download even if the local copy is up to date.'}),
     from: Flags.string({
-      description: 'Where to download from: https://host/bucket[/prefix], gs://, s3://, file:// or a directory. Default: E2B_ARTIFACTS_PUBLIC_URL, else the public bucket over https.',
+      description: 'Where to download from: https://host/bucket[/prefix], gs://, s3://, file:// or a directory. Default: E2B_ARTIFACTS_PUBLIC_URL, else https://storage.googleapis.com/ of the public bucket (E2B_ARTIFACTS_PUBLIC_BUCKET, else e2b-artifact-binaries).',
       helpValue: 'LOCATION',
     }),
     layout: Flags.string({description: 'Override the layout detected from the location name.', options: ['public', 'env']}),

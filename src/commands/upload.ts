@@ -3,7 +3,7 @@ import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../cli/base-command.js'
 import {describeDone, describeVerified} from '../cli/render-upload.js'
 import {ARCHES, ARTIFACT_NAMES} from '../core/catalog.js'
-import {DEFAULT_RELEASE_REPO, defaultUploadDestination} from '../core/config.js'
+import {DEFAULT_RELEASE_REPO} from '../core/config.js'
 import {resolveUploadRequest} from '../services/upload/request.js'
 import {type UploadResult, upload} from '../services/upload/upload.js'
 
@@ -34,7 +34,7 @@ An identical existing object is "already published" (exit 0); different content 
     }),
     layout: Flags.string({description: 'Override the layout detected from the destination name.', options: ['public', 'env']}),
     tag: Flags.string({description: 'Release tag, for a github: source. Default: v{version}.'}),
-    to: Flags.string({description: `Destination: gs://, s3:// or a directory. Default: ${defaultUploadDestination()}.`, helpValue: 'LOCATION'}),
+    to: Flags.string({description: 'Destination: gs://, s3:// or a directory. Default: gs:// of the public bucket (E2B_ARTIFACTS_PUBLIC_BUCKET, else e2b-artifact-binaries).', helpValue: 'LOCATION'}),
     version: Flags.string({description: 'Version to publish, as in the object key {version}/{arch}/{file}.', required: true}),
   }
 

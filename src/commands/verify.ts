@@ -21,7 +21,7 @@ Exit 3 on any integrity finding, 4 when the artifact is missing, 0 when clean.`
   static override examples = [
     '<%= config.bin %> verify --file .busybox/1.36.1/amd64/busybox',
     '<%= config.bin %> verify --at gs://prod-fc-busybox --deep',
-    '<%= config.bin %> verify --version 1.36.1 --against github:e2b-dev/fc-busybox --against gs://e2b-prod-public-builds --against s3://prod-fc-busybox',
+    '<%= config.bin %> verify --version 1.36.1 --against github:e2b-dev/fc-busybox --against https://storage.googleapis.com/e2b-artifact-binaries --against s3://prod-fc-busybox',
   ]
 
   static override args = {

@@ -15,6 +15,17 @@ export interface Artifact {
   /** Whether the file is an ELF executable whose machine field can be checked. */
   readonly elf: boolean
   readonly defaultVersion?: string
+  /**
+   * Files upstream publishes next to the main one (debug builds and symbols):
+   * copied, listed and verified like it, never reported as unexpected.
+   */
+  readonly companions: readonly string[]
+  /**
+   * Builds published before the arch level existed sit at `{version}/{file}`
+   * and are amd64: fetch of amd64 falls back to that key (as upstream's
+   * build tooling does), and verify reads it as amd64.
+   */
+  readonly legacyFlat: boolean
 }
 
 /** The one place the default busybox version is defined. */
@@ -29,6 +40,8 @@ export const CATALOG: Readonly<Record<ArtifactName, Artifact>> = {
     sidecarRequired: true,
     elf: true,
     defaultVersion: DEFAULT_BUSYBOX_VERSION,
+    companions: [],
+    legacyFlat: false,
   },
   kernel: {
     name: 'kernel',
@@ -37,6 +50,8 @@ export const CATALOG: Readonly<Record<ArtifactName, Artifact>> = {
     envSuffix: 'fc-kernels',
     sidecarRequired: false,
     elf: false,
+    companions: ['vmlinux.debug'],
+    legacyFlat: true,
   },
   firecracker: {
     name: 'firecracker',
@@ -45,6 +60,8 @@ export const CATALOG: Readonly<Record<ArtifactName, Artifact>> = {
     envSuffix: 'fc-versions',
     sidecarRequired: false,
     elf: true,
+    companions: ['firecracker-debug', 'firecracker-debug.debug'],
+    legacyFlat: true,
   },
 }
 

@@ -10,27 +10,47 @@ type Env = Readonly<Record<string, string | undefined>>
 
 const env = (): Env => process.env
 
-/** Upstream's public builds bucket (DESIGN.md); every default that names it derives from this. */
-export const DEFAULT_PUBLIC_BUCKET = 'e2b-prod-public-builds'
+/**
+ * Upstream's public bucket (DESIGN.md): `e2b-artifact-binaries` since upstream
+ * moved every consumer there (`e2b-prod-public-builds` is the legacy one and
+ * still works as any location). Every default that names the public bucket
+ * derives from publicBucket(), which E2B_ARTIFACTS_PUBLIC_BUCKET overrides.
+ */
+export const DEFAULT_PUBLIC_BUCKET = 'e2b-artifact-binaries'
 
-/** The host that serves public GCS objects over HTTPS. */
+/** The host that serves public GCS objects over HTTPS, and lists them through the JSON API. */
 export const GCS_PUBLIC_HOST = 'storage.googleapis.com'
 
+/** The public bucket's name: E2B_ARTIFACTS_PUBLIC_BUCKET, else DEFAULT_PUBLIC_BUCKET. */
 export function publicBucket(): string {
-  return DEFAULT_PUBLIC_BUCKET
+  return env().E2B_ARTIFACTS_PUBLIC_BUCKET?.trim() || DEFAULT_PUBLIC_BUCKET
 }
 
-/** `fetch --from` when none is given: the public bucket over HTTPS, or E2B_ARTIFACTS_PUBLIC_URL. */
+/** The anonymous https view of the public bucket: read and listed with no credentials. */
+export function publicBucketView(): string {
+  return `https://${GCS_PUBLIC_HOST}/${publicBucket()}`
+}
+
+/**
+ * `fetch --from` when none is given: E2B_ARTIFACTS_PUBLIC_URL (any location
+ * fetch reads: an https mirror, gs://, s3://, a directory), else the public
+ * bucket's anonymous view.
+ */
 export function defaultFetchSource(): string {
-  return env().E2B_ARTIFACTS_PUBLIC_URL || `https://${GCS_PUBLIC_HOST}/${publicBucket()}`
+  return env().E2B_ARTIFACTS_PUBLIC_URL?.trim() || publicBucketView()
 }
 
-/** `copy-public-builds --from` when none is given: a listable view of the public bucket. */
+/**
+ * `copy-public-builds --from` when none is given: E2B_ARTIFACTS_COPY_FROM (a
+ * listable location), else the public bucket's anonymous view. Not
+ * E2B_ARTIFACTS_PUBLIC_URL: that one is fetch's, and may name an https mirror
+ * that can be read but not listed.
+ */
 export function defaultCopySource(): string {
-  return env().E2B_ARTIFACTS_PUBLIC_URL || `gs://${publicBucket()}`
+  return env().E2B_ARTIFACTS_COPY_FROM?.trim() || publicBucketView()
 }
 
-/** `upload --to` when none is given. */
+/** `upload --to` when none is given: the public bucket through gs:// (publishing needs credentials). */
 export function defaultUploadDestination(): string {
   return `gs://${publicBucket()}`
 }
@@ -69,6 +89,29 @@ export function awsRegion(): string {
 /** The AWS SDK warns on stderr about its future Node.js requirement; the tool's stderr is for its own messages. */
 export function silenceAwsSdkNodeWarning(): void {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'
+}
+
+/**
+ * The forward proxies, as curl, gsutil and the aws CLI read them: either
+ * case of each variable counts, lower case first (as curl and undici do).
+ * Undefined when neither proxy variable is set, which is the common case and
+ * keeps the proxy machinery from being loaded at all.
+ */
+export interface ProxySettings {
+  /** For http:// targets. */
+  readonly httpProxy?: string
+  /** For https:// targets. */
+  readonly httpsProxy?: string
+  /** Comma- or space-separated hosts (and their subdomains) reached directly; '*' for all. */
+  readonly noProxy: string
+}
+
+export function proxySettings(): ProxySettings | undefined {
+  const pick = (name: string): string | undefined => (env()[name.toLowerCase()] ?? env()[name.toUpperCase()])?.trim() || undefined
+  const httpProxy = pick('http_proxy')
+  const httpsProxy = pick('https_proxy')
+  if (!httpProxy && !httpsProxy) return undefined
+  return {...(httpProxy ? {httpProxy} : {}), ...(httpsProxy ? {httpsProxy} : {}), noProxy: pick('no_proxy') ?? ''}
 }
 
 /** GitHub, following the Actions conventions (GHES sets both URLs). */

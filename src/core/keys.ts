@@ -12,6 +12,11 @@ export function binaryKey(artifact: Artifact, version: string, arch: Arch): stri
   return `${version}/${arch}/${artifact.file}`
 }
 
+/** The legacy flat key `{version}/{file}` (amd64 builds from before the arch level), for artifacts that have one. */
+export function legacyFlatKey(artifact: Artifact, version: string): string | undefined {
+  return artifact.legacyFlat ? `${version}/${artifact.file}` : undefined
+}
+
 export function sidecarKey(key: string): string {
   return `${key}${SIDECAR_SUFFIX}`
 }
@@ -38,16 +43,22 @@ export interface ArtifactKey {
   readonly sidecar: boolean
   /** The binary's key, also for a sidecar. */
   readonly binaryKey: string
+  /** The binary's file name: the artifact's file, or one of its companions. */
+  readonly file: string
 }
 
-/** Parses a key under an artifact root; undefined for anything that is not the artifact's file or its sidecar. */
+/**
+ * Parses a key under an artifact root; undefined for anything that is not the
+ * artifact's file, one of its companions, or the sidecar of either.
+ */
 export function parseArtifactKey(artifact: Artifact, key: string): ArtifactKey | undefined {
   const parts = key.split('/')
-  const file = parts.at(-1)
-  const sidecar = file === `${artifact.file}${SIDECAR_SUFFIX}`
-  if (file !== artifact.file && !sidecar) return undefined
+  const name = parts.at(-1) ?? ''
+  const sidecar = isSidecarKey(name)
+  const file = sidecar ? keyOfSidecar(name) : name
+  if (file !== artifact.file && !artifact.companions.includes(file)) return undefined
   const binary = sidecar ? keyOfSidecar(key) : key
-  if (parts.length === 3 && (ARCHES as readonly string[]).includes(parts[1]!)) return {arch: parts[1] as Arch, binaryKey: binary, sidecar, version: parts[0]!}
-  if (parts.length === 2) return {binaryKey: binary, sidecar, version: parts[0]!}
+  if (parts.length === 3 && (ARCHES as readonly string[]).includes(parts[1]!)) return {arch: parts[1] as Arch, binaryKey: binary, file, sidecar, version: parts[0]!}
+  if (parts.length === 2) return {binaryKey: binary, file, sidecar, version: parts[0]!}
   return undefined
 }

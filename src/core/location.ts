@@ -2,6 +2,7 @@ import path from 'node:path'
 import {fileURLToPath} from 'node:url'
 
 import type {Artifact} from './catalog.js'
+import {GCS_PUBLIC_HOST} from './config.js'
 import {UsageError} from './errors.js'
 import {isLoopbackHost, redactUrl} from './url-policy.js'
 
@@ -101,8 +102,34 @@ function parseHttp(input: string): HttpLocation {
   if (url.search || url.hash) throw new UsageError(`invalid location '${redactUrl(input)}': query strings and fragments are not allowed`)
   const segments = splitPath(decodePath(url.pathname, input), 'location')
   if (segments.length === 0) throw new UsageError(`invalid location '${redactUrl(input)}': name a bucket, as in https://host/bucket`)
+  if (scheme === 'https' && url.hostname === GCS_PUBLIC_HOST && !GCS_BUCKET.test(segments[0]!)) {
+    throw new UsageError(`invalid location '${redactUrl(input)}': '${segments[0]}' is not a valid GCS bucket name`)
+  }
   const baseUrl = `${url.protocol}//${url.host}/${segments.map((s) => encodeURIComponent(s)).join('/')}`
   return {baseUrl, display: baseUrl, scheme, segments}
+}
+
+/** A public GCS bucket seen through `https://storage.googleapis.com/BUCKET[/prefix]`. */
+export interface GcsPublicView {
+  readonly bucket: string
+  /** Path under the bucket, without leading or trailing slashes ('' for the root). */
+  readonly prefix: string
+}
+
+/**
+ * The anonymous view of a public GCS bucket, when the location is one: read
+ * and listed through GCS's JSON API with no credentials (DESIGN.md).
+ */
+export function gcsPublicView(location: Location): GcsPublicView | undefined {
+  if (location.scheme !== 'https' || new URL(location.baseUrl).hostname !== GCS_PUBLIC_HOST) return undefined
+  const [bucket = '', ...prefix] = location.segments
+  return {bucket, prefix: prefix.join('/')}
+}
+
+/** Whether the tool can list a location: buckets, directories, and the anonymous GCS view (not other https hosts). */
+export function isListable(location: Location): boolean {
+  if (location.scheme === 'http' || location.scheme === 'https') return gcsPublicView(location) !== undefined
+  return location.scheme !== 'github'
 }
 
 function parseBucket(scheme: 'gs' | 's3', rest: string, input: string): BucketLocation {

@@ -1,6 +1,6 @@
 import type {Readable} from 'node:stream'
 
-import {requestTimeoutMs} from '../core/config.js'
+import {proxySettings, requestTimeoutMs} from '../core/config.js'
 import {ArtifactError, NotFoundError, OperationalError, TransientError} from '../core/errors.js'
 import {onRelease} from '../core/resources.js'
 import {isLoopbackHost, redactUrl} from '../core/url-policy.js'
@@ -46,24 +46,33 @@ const TRANSIENT_CODES = new Set([
   'UND_ERR_CLOSED',
 ])
 
-let dispatcher: Dispatcher | undefined
+let dispatcher: Promise<Dispatcher> | undefined
 
-async function getDispatcher(): Promise<Dispatcher> {
-  if (!dispatcher) {
-    const {Agent} = await loadUndici()
-    const timeout = requestTimeoutMs()
-    // headersTimeout bounds a silent server; bodyTimeout bounds a stalled body between chunks.
-    dispatcher = new Agent({bodyTimeout: timeout, connectTimeout: timeout, headersTimeout: timeout, keepAliveTimeout: 4000})
-    onRelease(closeHttp)
-  }
+function getDispatcher(): Promise<Dispatcher> {
+  dispatcher ??= createDispatcher()
   return dispatcher
+}
+
+/** An Agent, or an EnvHttpProxyAgent when a proxy variable is set (loaded only then). */
+async function createDispatcher(): Promise<Dispatcher> {
+  const timeout = requestTimeoutMs()
+  // headersTimeout bounds a silent server; bodyTimeout bounds a stalled body between chunks.
+  const timeouts = {bodyTimeout: timeout, connectTimeout: timeout, headersTimeout: timeout, keepAliveTimeout: 4000}
+  onRelease(closeHttp)
+  const proxies = proxySettings()
+  if (proxies) {
+    const {envProxyDispatcher} = await import('./undici-proxy.js')
+    return envProxyDispatcher(proxies, timeouts)
+  }
+  const {Agent} = await loadUndici()
+  return new Agent(timeouts)
 }
 
 /** Closes pooled connections so the process can exit at once (registered with core/resources). */
 async function closeHttp(): Promise<void> {
   const current = dispatcher
   dispatcher = undefined
-  await current?.destroy()
+  await (await current?.catch(() => undefined))?.destroy()
 }
 
 /** Maps a transport-level failure to a typed error; transient ones are retryable. */
@@ -72,6 +81,10 @@ export function classifyNetworkError(error: unknown, what: string): Error {
   if (error instanceof SlowTransferError) return new TransientError(`${what}: ${error.message}`, undefined, {cause: error})
   const code = (error as {code?: string}).code ?? ''
   const message = (error as Error).message ?? String(error)
+  const refused = /Proxy response \((\d+)\) !== 200/.exec(message)
+  if (refused) {
+    return new OperationalError(`${what}: the proxy refused the tunnel (HTTP ${refused[1]} to CONNECT): check HTTPS_PROXY and NO_PROXY`, {cause: error})
+  }
   if (code === 'UND_ERR_ABORTED' || (error as Error).name === 'AbortError') {
     return new OperationalError(`${what}: aborted`, {cause: error})
   }

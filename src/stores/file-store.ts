@@ -1,5 +1,5 @@
 import {createReadStream, createWriteStream} from 'node:fs'
-import {copyFile, link, mkdir, readdir, rename, rm, stat} from 'node:fs/promises'
+import {chmod, copyFile, link, mkdir, readdir, rename, rm, stat} from 'node:fs/promises'
 import path from 'node:path'
 import type {Readable} from 'node:stream'
 import {pipeline} from 'node:stream/promises'
@@ -13,6 +13,15 @@ import type {ObjectBody, ObjectInfo, ReadOptions, Store, WriteOptions} from './s
 
 function isErrno(error: unknown, code: string): boolean {
   return (error as NodeJS.ErrnoException | undefined)?.code === code
+}
+
+/**
+ * The mode a published file gets, whatever the umask and the source's mode:
+ * binaries executable (a host's /fc-busybox), everything else, sidecars
+ * included, 0644. Set on the temp file, so the final name never has another.
+ */
+function modeFor(options: WriteOptions): number {
+  return options.executable ? 0o755 : 0o644
 }
 
 /** A local directory with the bucket layout. Writes stage to a temp file and publish with an atomic link or rename. */
@@ -58,7 +67,8 @@ export class FileStore implements Store {
         expect: {claimedBy: 'the declared digest', consequence: 'not written', sha256: options.sha256, size: options.size, where: `content for ${finalPath}`},
       })
       const source = Buffer.isBuffer(body) ? [body] : body
-      await pipeline(source, hashing, createWriteStream(temp, {flags: 'wx', flush: true, mode: 0o644}))
+      await pipeline(source, hashing, createWriteStream(temp, {flags: 'wx', flush: true, mode: 0o600}))
+      await chmod(temp, modeFor(options))
       await this.publish(temp, finalPath, options.precondition)
       released(temp)
       return {key, sha256: hashing.digest(), size: hashing.bytes}
@@ -112,6 +122,7 @@ export class FileStore implements Store {
     const temp = tempPathFor(finalPath)
     try {
       await copyFile(source.pathOf(sourceKey), temp)
+      await chmod(temp, modeFor(options))
       await this.publish(temp, finalPath, options.precondition)
       released(temp)
       return {key, sha256: options.sha256, size: options.size}

@@ -1,17 +1,18 @@
 import type {Readable} from 'node:stream'
 import {pipeline} from 'node:stream/promises'
 
-import {gcsEndpointSetting} from '../core/config.js'
 import {ArtifactError, ConflictError, IntegrityError, NotFoundError, OperationalError, TransientError} from '../core/errors.js'
 import {joinKey} from '../core/keys.js'
 import type {BucketLocation} from '../core/location.js'
-import {endpointUrl, isLoopbackHost} from '../core/url-policy.js'
 import {HashingStream, describeMismatch, md5Base64} from '../integrity/hash.js'
 import {classifyNetworkError} from '../net/http-client.js'
+import {decodeGzipBody} from '../net/gzip-body.js'
 import {withRetry} from '../net/retry.js'
 import {sha256FromMetadata} from './checksums.js'
+import {gcsEndpoint} from './gcs-endpoint.js'
+import {GcsPublicStore} from './gcs-public-store.js'
 import {collectBody, relayErrors} from './sdk-stream.js'
-import type {ObjectBody, ObjectInfo, ReadOptions, Store, WriteOptions} from './store.js'
+import type {ObjectBody, ObjectInfo, ReadOptions, RecordedDigests, Store, WriteOptions} from './store.js'
 
 // Types only, as aliases: the package itself is imported lazily where it is used.
 type Bucket = import('@google-cloud/storage').Bucket
@@ -29,26 +30,7 @@ export const DEFAULT_IN_MEMORY_UPLOAD_LIMIT = 32 * 1024 * 1024
 /** Resumable uploads send chunks of this size, each a complete request. */
 const RESUMABLE_CHUNK_SIZE = 8 * 1024 * 1024
 
-export interface GcsEndpoint {
-  /** Origin (and optional path) of the JSON API, without `/storage/v1`. */
-  readonly apiEndpoint: string
-  /** Emulators on loopback take no credentials; any other custom endpoint gets ADC. */
-  readonly authenticate: boolean
-}
-
-/**
- * The custom endpoint from E2B_ARTIFACTS_GCS_ENDPOINT, else STORAGE_EMULATOR_HOST.
- * Either may be a bare `host:port` and may end in `/storage/v1`: the SDK uses
- * STORAGE_EMULATOR_HOST verbatim as the JSON base but builds upload URLs from
- * it too, so the two only agree on fake-gcs-server once normalised to an origin.
- */
-export function gcsEndpoint(): GcsEndpoint | undefined {
-  const setting = gcsEndpointSetting()
-  if (!setting) return undefined
-  const url = endpointUrl(setting, 'http://127.0.0.1:4443')
-  const path = url.pathname.replace(/\/+$/, '').replace(/\/storage\/v1$/, '')
-  return {apiEndpoint: `${url.protocol}//${url.host}${path}`, authenticate: !isLoopbackHost(url.hostname)}
-}
+export {type GcsEndpoint, gcsEndpoint} from './gcs-endpoint.js'
 
 function statusOf(error: unknown): number | undefined {
   const candidate = error as {code?: unknown; status?: unknown; response?: {status?: unknown}} | undefined
@@ -85,6 +67,14 @@ export function mapGcsError(error: unknown, what: string): Error {
   if (status !== undefined) return new OperationalError(`${what}: HTTP ${status} (${message})`, {cause: error})
   return classifyNetworkError(error, what)
 }
+
+/** Stored gzip-encoded, as `gsutil cp -Z` uploads. */
+function isGzip(metadata: FileMetadata): boolean {
+  return /^(x-)?gzip$/i.test(String(metadata.contentEncoding ?? '').trim())
+}
+
+/** The gs:// twin of each anonymous view used as a copy source, so that its client (and token) is made once. */
+const gsViews = new WeakMap<GcsPublicStore, GcsStore>()
 
 export interface GcsStoreOptions {
   readonly inMemoryUploadLimit?: number
@@ -145,6 +135,7 @@ export class GcsStore implements Store {
       ...(metadata.md5Hash ? {md5: metadata.md5Hash} : {}),
       ...(metadata.crc32c ? {crc32c: metadata.crc32c} : {}),
       ...(metadata.generation === undefined ? {} : {version: String(metadata.generation)}),
+      ...(isGzip(metadata) ? {encoding: 'gzip' as const} : {}),
     }
   }
 
@@ -178,6 +169,13 @@ export class GcsStore implements Store {
     if (!metadata) throw new NotFoundError(`${where}: not found`)
     const file = (await this.bucket()).file(this.objectName(key), metadata.generation === undefined ? {} : {generation: metadata.generation})
     const fullSize = Number(metadata.size ?? 0)
+    if (isGzip(metadata)) {
+      // Stored gzip-encoded (gsutil cp -Z): the SDK asks for the stored bytes
+      // (Accept-Encoding: gzip); decode them here, checking their length and
+      // md5 on the way, so that callers see, and check, the decoded content.
+      const raw = relayErrors(file.createReadStream({decompress: false, validation: false}), (error) => mapGcsError(error, `downloading ${where}`))
+      return {body: await decodeGzipBody(raw, {signal: options.signal, storedBytes: fullSize, storedMd5: metadata.md5Hash, where})}
+    }
     const size = options.firstBytes ? Math.min(options.firstBytes, fullSize) : fullSize
     // The SDK's crc32c check runs in JavaScript and cost half the CPU of a streamed copy; every caller already checks sha256.
     const stream = file.createReadStream({validation: false, ...(options.firstBytes ? {end: Math.max(0, size - 1), start: 0} : {})})
@@ -283,6 +281,25 @@ export class GcsStore implements Store {
     }
   }
 
+  /**
+   * Adds `sha256` metadata to an object whose content was just proven by a
+   * rehash: a metadata-only update, conditional on the generation that was
+   * read, so the content is never touched and a replaced object is left alone.
+   */
+  async recordDigests(current: ObjectInfo, digests: RecordedDigests): Promise<ObjectInfo | undefined> {
+    if (current.version === undefined || current.encoding) return undefined
+    const file = (await this.bucket()).file(this.objectName(current.key))
+    try {
+      // GCS keeps an md5 (or, for composite objects, a crc32c) of its own: only the sha256 is missing.
+      const [metadata] = await file.setMetadata({metadata: {sha256: digests.sha256}}, {ifGenerationMatch: current.version})
+      return this.infoFrom(current.key, metadata)
+    } catch (error) {
+      const mapped = mapGcsError(error, `recording the sha256 of ${this.where(current.key)}`)
+      if (mapped instanceof ConflictError || mapped instanceof NotFoundError) return undefined
+      throw mapped
+    }
+  }
+
   async remove(key: string): Promise<void> {
     const file = (await this.bucket()).file(this.objectName(key))
     try {
@@ -298,11 +315,23 @@ export class GcsStore implements Store {
    * such as fake-gcs-server ignore it on rewrites, hence the look first.
    */
   async copyWithin(source: Store, sourceKey: string, key: string, options: WriteOptions): Promise<ObjectInfo | undefined> {
+    if (source instanceof GcsPublicStore) {
+      // The anonymous view of a public bucket is readable with this store's credentials too: copy server side.
+      let viewed = gsViews.get(source)
+      if (!viewed) {
+        const {location, root} = source.asBucketLocation()
+        viewed = new GcsStore(location, root)
+        gsViews.set(source, viewed)
+      }
+      return this.copyWithin(viewed, sourceKey, key, options)
+    }
     if (!(source instanceof GcsStore)) return undefined
     const where = this.where(key)
     const from = source.where(sourceKey)
     const sourceMetadata = await source.metadataOf(sourceKey)
     if (!sourceMetadata) throw new NotFoundError(`${from}: not found`)
+    // A rewrite would keep the gzip encoding, and a bucket mounted on a host would then serve compressed bytes: stream it, decoded.
+    if (isGzip(sourceMetadata)) return undefined
     const sourceInfo = source.infoFrom(sourceKey, sourceMetadata)
     if (sourceInfo.size !== options.size || (sourceInfo.sha256 !== undefined && sourceInfo.sha256 !== options.sha256)) {
       throw new IntegrityError(`${from} (${sourceInfo.size} bytes, sha256 ${sourceInfo.sha256 ?? 'unknown'}) is not the expected ${options.size} bytes with sha256 ${options.sha256}: not copied`)

@@ -1,9 +1,12 @@
 import {NotFoundError, UsageError} from '../core/errors.js'
 import {joinKey} from '../core/keys.js'
 import type {HttpLocation} from '../core/location.js'
-import {contentLength, httpRequest, responseHeader} from '../net/http-client.js'
+import {type HttpResponse, contentLength, httpRequest, responseHeader} from '../net/http-client.js'
+import {decodeGzipBody} from '../net/gzip-body.js'
 import {withRetry} from '../net/retry.js'
 import type {ObjectBody, ObjectInfo, ReadOptions, Store} from './store.js'
+
+const ACCEPT_GZIP: Readonly<Record<string, string>> = {'accept-encoding': 'gzip'}
 
 /** Parses GCS's `x-goog-hash: crc32c=…,md5=…` header. */
 export function parseGoogHash(value: string | undefined): {crc32c?: string; md5?: string} {
@@ -17,7 +20,26 @@ export function parseGoogHash(value: string | undefined): {crc32c?: string; md5?
   return result
 }
 
-/** Read-only access to a public bucket over HTTPS: `https://host/bucket[/prefix]/{key}`. */
+/** Every value of a header that may come as several lines (GCS sends x-goog-hash twice), joined as one list. */
+export function headerList(headers: HttpResponse['headers'], name: string): string | undefined {
+  const value = headers[name]
+  return Array.isArray(value) ? value.join(',') : value
+}
+
+/**
+ * Whether a response's body is gzip-encoded, or with `stored`, whether the
+ * object is stored so (`gsutil cp -Z`), even when GCS served it decompressed.
+ */
+function gzipEncoded(headers: HttpResponse['headers'], stored = false): boolean {
+  const encoding = (responseHeader(headers, 'content-encoding') ?? (stored ? responseHeader(headers, 'x-goog-stored-content-encoding') : undefined) ?? '').trim().toLowerCase()
+  return encoding === 'gzip' || encoding === 'x-gzip'
+}
+
+/**
+ * Read-only access to a public bucket over HTTPS: `https://host/bucket[/prefix]/{key}`.
+ * Objects stored gzip-encoded are asked for as stored and decoded here
+ * (net/gzip-body.ts), so readers see the decoded bytes.
+ */
 export class HttpStore implements Store {
   readonly provider = 'http'
   readonly display: string
@@ -37,14 +59,16 @@ export class HttpStore implements Store {
   /** A single idempotent request, so it retries itself: callers stat freely. */
   async stat(key: string, options: ReadOptions = {}): Promise<ObjectInfo | undefined> {
     try {
-      const response = await withRetry('metadata read', () => httpRequest(this.url(key), {method: 'HEAD', signal: options.signal}))
+      const response = await withRetry('metadata read', () => httpRequest(this.url(key), {headers: ACCEPT_GZIP, method: 'HEAD', signal: options.signal}))
       response.body.resume()
       const sha256 = responseHeader(response.headers, 'x-goog-meta-sha256') ?? responseHeader(response.headers, 'x-amz-meta-sha256')
       return {
         key,
         size: contentLength(response) ?? 0,
-        ...parseGoogHash(responseHeader(response.headers, 'x-goog-hash')),
+        ...parseGoogHash(headerList(response.headers, 'x-goog-hash')),
         ...(sha256 ? {sha256: sha256.toLowerCase()} : {}),
+        // Size and digests then describe the stored compressed bytes, not the content.
+        ...(gzipEncoded(response.headers, true) ? {encoding: 'gzip' as const} : {}),
       }
     } catch (error) {
       if (error instanceof NotFoundError) return undefined
@@ -52,10 +76,25 @@ export class HttpStore implements Store {
     }
   }
 
+  /**
+   * A gzip-encoded object comes as stored (GCS decompresses otherwise, and
+   * then nothing can check the bytes against its x-goog-hash) and is decoded
+   * here, its stored length and md5 checked; its decoded size is unknown
+   * until the end, so none is announced.
+   */
   async read(key: string, options: ReadOptions = {}): Promise<ObjectBody> {
-    const headers = options.firstBytes ? {range: `bytes=0-${options.firstBytes - 1}`} : undefined
+    // A ranged read asks for identity bytes: a range of compressed bytes would not decode on its own.
+    const headers = options.firstBytes ? {range: `bytes=0-${options.firstBytes - 1}`} : ACCEPT_GZIP
     const response = await httpRequest(this.url(key), {headers, signal: options.signal})
-    return {body: response.body, size: contentLength(response)}
+    if (!gzipEncoded(response.headers)) return {body: response.body, size: contentLength(response)}
+    const partial = response.status === 206
+    const body = await decodeGzipBody(response.body, {
+      partial,
+      signal: options.signal,
+      where: `${this.display}/${key}`,
+      ...(partial ? {} : {storedBytes: contentLength(response), storedMd5: parseGoogHash(headerList(response.headers, 'x-goog-hash')).md5}),
+    })
+    return {body}
   }
 
   async write(): Promise<ObjectInfo> {
@@ -63,7 +102,7 @@ export class HttpStore implements Store {
   }
 
   // eslint-disable-next-line require-yield
-  async *list(): AsyncIterable<ObjectInfo> {
+  async *list(_prefix: string, _options?: ReadOptions): AsyncIterable<ObjectInfo> {
     throw new UsageError(`cannot list ${this.display} over ${this.location.scheme}: use its gs:// or s3:// location`)
   }
 

@@ -1,5 +1,5 @@
 import {UsageError} from '../core/errors.js'
-import type {Location} from '../core/location.js'
+import {type Location, gcsPublicView} from '../core/location.js'
 import type {Store} from './store.js'
 
 /**
@@ -14,6 +14,11 @@ export async function openStore(location: Location, root = ''): Promise<Store> {
     }
     case 'http':
     case 'https': {
+      const view = gcsPublicView(location)
+      if (view && location.scheme === 'https') {
+        const {GcsPublicStore} = await import('./gcs-public-store.js')
+        return new GcsPublicStore(location, view, root)
+      }
       const {HttpStore} = await import('./http-store.js')
       return new HttpStore(location, root)
     }

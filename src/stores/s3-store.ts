@@ -2,7 +2,7 @@ import {PassThrough, type Readable} from 'node:stream'
 import {pipeline} from 'node:stream/promises'
 
 
-import {awsRegion, requestTimeoutMs, s3EndpointSetting, silenceAwsSdkNodeWarning} from '../core/config.js'
+import {awsRegion, proxySettings, requestTimeoutMs, s3EndpointSetting, silenceAwsSdkNodeWarning} from '../core/config.js'
 import {ArtifactError, ConflictError, IntegrityError, NotFoundError, OperationalError, TransientError, UsageError} from '../core/errors.js'
 import {joinKey} from '../core/keys.js'
 import type {BucketLocation} from '../core/location.js'
@@ -12,7 +12,7 @@ import {classifyNetworkError} from '../net/http-client.js'
 import {withRetry} from '../net/retry.js'
 import {hexToBase64, sha256FromBase64, sha256FromMetadata} from './checksums.js'
 import {relayErrors} from './sdk-stream.js'
-import type {ObjectBody, ObjectInfo, ReadOptions, Store, WriteOptions} from './store.js'
+import type {ObjectBody, ObjectInfo, ReadOptions, RecordedDigests, Store, WriteOptions} from './store.js'
 
 // Types only, as aliases: the package itself is imported lazily where it is used.
 type HeadObjectCommandOutput = import('@aws-sdk/client-s3').HeadObjectCommandOutput
@@ -27,6 +27,16 @@ const NOT_FOUND = new Set(['NoSuchKey', 'NotFound', 'NoSuchBucket'])
 const BAD_CONTENT = new Set(['BadDigest', 'InvalidDigest', 'XAmzContentSHA256Mismatch', 'IncompleteBody'])
 const ACCESS_DENIED = new Set(['AccessDenied', 'Forbidden', 'InvalidAccessKeyId', 'SignatureDoesNotMatch', 'ExpiredToken', 'InvalidToken'])
 const RETRYABLE = new Set(['TimeoutError', 'RequestTimeout', 'RequestTimeTooSkewed', 'SlowDown', 'Throttling', 'ThrottlingException', 'InternalError', 'ServiceUnavailable', 'ConditionalRequestConflict'])
+
+/** A full 4-byte CRC32C in base64, as S3 and GCS report it; undefined for anything else (a composite `…-N`). */
+function crc32cFromBase64(value: string | undefined): string | undefined {
+  return value && /^[A-Za-z0-9+/]{6}==$/.test(value) ? value : undefined
+}
+
+/** An `md5` metadata value recorded by recordDigests: a 16-byte base64 digest. */
+function md5FromMetadata(value: string | undefined): string | undefined {
+  return value && /^[A-Za-z0-9+/]{22}==$/.test(value) ? value : undefined
+}
 
 /** The endpoint from AWS_ENDPOINT_URL_S3, else AWS_ENDPOINT_URL (the AWS SDKs' own convention). */
 export function s3Endpoint(): string | undefined {
@@ -94,6 +104,10 @@ export class S3Store implements Store {
       silenceAwsSdkNodeWarning()
       const sdk = await import('@aws-sdk/client-s3')
       const timeout = requestTimeoutMs()
+      const proxies = proxySettings()
+      // Loaded only when a proxy variable is set: agents that tunnel https and forward plain http.
+      const proxied = proxies ? await import('./s3-proxy.js') : undefined
+      const agents = proxies && proxied ? await proxied.proxyAgents(proxies, timeout) : {}
       const client = new sdk.S3Client({
         ...(endpoint ? {endpoint, forcePathStyle: true} : {}),
         followRegionRedirects: true,
@@ -101,10 +115,11 @@ export class S3Store implements Store {
         // Callers retry TransientErrors with the tool's one policy (src/net/retry.ts); SDK retries would multiply it.
         maxAttempts: 1,
         region: awsRegion(),
-        requestHandler: {connectionTimeout: timeout, requestTimeout: timeout},
+        requestHandler: {connectionTimeout: timeout, requestTimeout: timeout, ...agents},
         // Checksums are sent explicitly; otherwise the SDK switches uploads to aws-chunked trailers, which not every S3 server speaks.
         requestChecksumCalculation: 'WHEN_REQUIRED',
       })
+      if (proxies && proxied) proxied.forwardPlainHttp(client.middlewareStack, proxies)
       return {client, sdk}
     })()
     return this.sdkPromise
@@ -120,12 +135,20 @@ export class S3Store implements Store {
 
   private infoFrom(key: string, head: HeadObjectCommandOutput): ObjectInfo {
     // A full-object ChecksumSHA256 is computed by the service, so it is preferred to metadata a client wrote.
-    const checksum = head.ChecksumType === 'COMPOSITE' ? undefined : sha256FromBase64(head.ChecksumSHA256)
+    const fullObject = head.ChecksumType !== 'COMPOSITE'
+    const checksum = fullObject ? sha256FromBase64(head.ChecksumSHA256) : undefined
     const sha256 = checksum ?? sha256FromMetadata(head.Metadata?.sha256)
+    // A full-object CRC32C is the same big-endian base64 GCS reports: the two compare without a download.
+    const crc32c = fullObject ? crc32cFromBase64(head.ChecksumCRC32C) : undefined
+    // Upstream's multipart uploads have composite ETags and no digest the public bucket shares; an md5
+    // recorded after a rehash proved the content (recordDigests) stands in for a plain ETag's.
+    const md5 = md5FromMetadata(head.Metadata?.md5)
     return {
       key,
       size: head.ContentLength ?? 0,
       ...(sha256 ? {sha256} : {}),
+      ...(crc32c ? {crc32c} : {}),
+      ...(md5 ? {md5} : {}),
       ...(head.ETag ? {etag: head.ETag, version: head.ETag} : {}),
     }
   }
@@ -271,6 +294,44 @@ export class S3Store implements Store {
       }
       token = page.IsTruncated ? page.NextContinuationToken : undefined
     } while (token)
+  }
+
+  /**
+   * Records proven digests on an object that has none the public bucket
+   * shares (upstream's multipart uploads: a composite ETag, no sha256): a
+   * CopyObject onto itself, conditional on the ETag that was read, replacing
+   * only the metadata (`sha256`, `md5`) and keeping the content and its
+   * headers. On a versioned bucket this leaves the previous version behind.
+   */
+  async recordDigests(current: ObjectInfo, digests: RecordedDigests): Promise<ObjectInfo | undefined> {
+    if (current.version === undefined || current.size > S3_SINGLE_PUT_LIMIT) return undefined
+    const {client, sdk} = await this.connect()
+    const where = this.where(current.key)
+    const objectKey = this.objectKey(current.key)
+    try {
+      const head = await client.send(new sdk.HeadObjectCommand({Bucket: this.location.bucket, IfMatch: current.version, Key: objectKey}))
+      const encodedKey = objectKey.split('/').map((segment) => encodeURIComponent(segment)).join('/')
+      await client.send(
+        new sdk.CopyObjectCommand({
+          Bucket: this.location.bucket,
+          CacheControl: head.CacheControl,
+          ContentDisposition: head.ContentDisposition,
+          ContentEncoding: head.ContentEncoding,
+          ContentLanguage: head.ContentLanguage,
+          ContentType: head.ContentType,
+          CopySource: `${this.location.bucket}/${encodedKey}`,
+          CopySourceIfMatch: current.version,
+          Key: objectKey,
+          Metadata: {...head.Metadata, sha256: digests.sha256, ...(digests.md5 ? {md5: digests.md5} : {})},
+          MetadataDirective: 'REPLACE',
+        }),
+      )
+    } catch (error) {
+      const mapped = mapS3Error(error, `recording the digests of ${where}`)
+      if (mapped instanceof ConflictError || mapped instanceof NotFoundError) return undefined
+      throw mapped
+    }
+    return this.head(current.key)
   }
 
   async remove(key: string): Promise<void> {

@@ -11,6 +11,20 @@ export interface ObjectInfo extends ListedFacts {
   readonly key: string
   /** Opaque version token (GCS generation, S3 ETag) for preconditions. */
   readonly version?: string
+  /**
+   * `gzip` for an object stored gzip-encoded (`gsutil cp -Z`): reads decode
+   * it, but `size`, `md5` and `crc32c` describe the stored compressed bytes,
+   * so they say nothing about the content and compare with nothing decoded.
+   */
+  readonly encoding?: 'gzip'
+}
+
+/** Digests of an object's content, computed here by reading it. */
+export interface RecordedDigests {
+  /** Lowercase hex. */
+  readonly sha256: string
+  /** Base64. */
+  readonly md5?: string
 }
 
 export interface ReadOptions {
@@ -42,6 +56,8 @@ export interface WriteOptions {
   readonly precondition: 'absent' | 'any'
   readonly contentType?: string
   readonly signal?: AbortSignal
+  /** Where files have modes (file://): 0755 when true, else 0644. Buckets ignore it. */
+  readonly executable?: boolean
 }
 
 /**
@@ -73,6 +89,15 @@ export interface Store {
    * host, when both are on the same provider. Returns undefined when it cannot.
    */
   copyWithin?(source: Store, sourceKey: string, key: string, options: WriteOptions): Promise<ObjectInfo | undefined>
+  /**
+   * Records on an existing object the digests that reading its content just
+   * proved (`sha256` metadata, and `md5` where the service keeps none of its
+   * own), without changing the content: a server-side metadata update,
+   * conditional on `current.version`. Later runs then compare it without
+   * downloading it. Returns the object's new metadata, or undefined when the
+   * store cannot (or the object changed meanwhile).
+   */
+  recordDigests?(current: ObjectInfo, digests: RecordedDigests): Promise<ObjectInfo | undefined>
   /** Releases connections so that the process can exit promptly. */
   close?(): Promise<void>
 }

@@ -321,10 +321,10 @@ describe('copy-public-builds: a streamed copy checks the content in flight', () 
 })
 
 describe('copy-public-builds: usage errors', () => {
-  it('rejects an https source with the gs:// location to use instead', async () => {
-    const result = await runCli(['copy-public-builds', '--from', 'https://storage.googleapis.com/e2b-prod-public-builds', '--provider', 'gcp', '--bucket-prefix', 'x-'])
+  it('rejects an https source that cannot be listed, naming the one https form that can', async () => {
+    const result = await runCli(['copy-public-builds', '--from', 'https://mirror.example.com/e2b-artifact-binaries', '--provider', 'gcp', '--bucket-prefix', 'x-'])
     assert.equal(result.code, 2)
-    assert.match(result.stderr, /^e2b-artifacts: error: cannot list https:\/\/storage\.googleapis\.com\/e2b-prod-public-builds: an https:\/\/ source cannot be listed; pass --from gs:\/\/e2b-prod-public-builds\n$/)
+    assert.match(result.stderr, /^e2b-artifacts: error: cannot list https:\/\/mirror\.example\.com\/e2b-artifact-binaries: only the anonymous view https:\/\/storage\.googleapis\.com\/BUCKET can be listed over https; pass --from with it, or a gs:\/\/, s3:\/\/ or file:\/\/ location\n$/)
   })
 
   for (const [args, message] of [

@@ -30,8 +30,11 @@ export function testEnv(extra: Record<string, string | undefined> = {}): NodeJS.
     E2B_ARTIFACTS_RETRY_BASE_MS: '20',
     E2B_ARTIFACTS_RETRY_MAX_MS: '100',
     E2B_ARTIFACTS_TIMEOUT_MS: '2000',
-    // The default public URL must never be used by a test: point it at a closed loopback port.
+    // The default public locations must never be used by a test: point them at a closed loopback port
+    // (the anonymous view of the public bucket, storage.googleapis.com, is reached only through
+    // E2B_ARTIFACTS_GCS_ENDPOINT, pointed at an emulator; a test that wants it unsets these).
     E2B_ARTIFACTS_PUBLIC_URL: 'http://127.0.0.1:9/unused',
+    E2B_ARTIFACTS_COPY_FROM: 'file:///nonexistent/e2b-artifacts-copy-from-unused',
   }
   const merged = {...env, ...extra}
   return Object.fromEntries(Object.entries(merged).filter(([, value]) => value !== undefined))

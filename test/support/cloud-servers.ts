@@ -7,10 +7,13 @@
  */
 import {randomBytes} from 'node:crypto'
 import {mkdirSync} from 'node:fs'
+import https from 'node:https'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
+import {setTimeout as sleep} from 'node:timers/promises'
 
-import {findBinary, freePort, startProcess, tempDataDir, waitUntilReady} from './processes.js'
+import {READY_TIMEOUT_MS, findBinary, freePort, startProcess, tempDataDir, waitUntilReady} from './processes.js'
+import {testCertificate} from './tls.js'
 
 export interface GcsServer {
   /** JSON API origin, e.g. http://127.0.0.1:4443. */
@@ -132,6 +135,92 @@ async function startS3(): Promise<S3Server> {
     },
     endpoint: api,
     env,
+    region,
+    secretKey,
+  }
+}
+
+export interface S3TlsServer extends S3Server {
+  /** PEM file of the CA that signed the server's certificate, for NODE_EXTRA_CA_CERTS. */
+  readonly caFile: string
+  /** That CA's PEM text, for clients in this process. */
+  readonly ca: string
+}
+
+let s3TlsPromise: Promise<S3TlsServer> | undefined
+
+/**
+ * A versitygw of this test process's own that serves HTTPS with the loopback
+ * test certificate (test/support/tls.ts): for clients that must reach S3
+ * over TLS, through a proxy's CONNECT tunnel for one. CI's versitygw is plain http.
+ */
+export function s3TlsServer(): Promise<S3TlsServer> {
+  s3TlsPromise ??= startS3Tls()
+  return s3TlsPromise
+}
+
+async function startS3Tls(): Promise<S3TlsServer> {
+  const binary = findBinary('versitygw', {install: 'go install github.com/versity/versitygw/cmd/versitygw@v1.7.0'})
+  const certificate = await testCertificate()
+  const port = await freePort()
+  const endpoint = `https://127.0.0.1:${port}`
+  const accessKey = `test${randomBytes(6).toString('hex')}`
+  const secretKey = randomBytes(18).toString('hex')
+  const dataDir = tempDataDir('s3-tls')
+  const root = path.join(dataDir, 'buckets')
+  mkdirSync(root)
+  const logFile = path.join(dataDir, 'server.log')
+  const child = startProcess(
+    binary,
+    ['--access', accessKey, '--secret', secretKey, '--port', `127.0.0.1:${port}`, '--cert', certificate.certFile, '--key', certificate.keyFile, '--quiet', 'posix', root],
+    logFile,
+  )
+  // fetch() cannot be given a CA: poll with https and the test CA instead.
+  const deadline = Date.now() + READY_TIMEOUT_MS
+  for (;;) {
+    const up = await new Promise<boolean>((resolve) => {
+      const request = https.get(`${endpoint}/`, {ca: certificate.ca, timeout: 2000}, (response) => {
+        response.resume()
+        resolve(true)
+      })
+      request.on('error', () => resolve(false))
+    })
+    if (up) break
+    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`versitygw (TLS) at ${endpoint} did not come up; see ${logFile}`)
+    await sleep(50)
+  }
+  const region = 'us-east-1'
+  return {
+    accessKey,
+    ca: certificate.ca,
+    caFile: certificate.caFile,
+    async createBucket(name: string): Promise<void> {
+      const {CreateBucketCommand, S3Client} = await import('@aws-sdk/client-s3')
+      process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'
+      const client = new S3Client({
+        credentials: {accessKeyId: accessKey, secretAccessKey: secretKey},
+        endpoint,
+        forcePathStyle: true,
+        region,
+        requestHandler: {httpsAgent: new https.Agent({ca: certificate.ca})},
+      })
+      try {
+        await client.send(new CreateBucketCommand({Bucket: name}))
+      } finally {
+        client.destroy()
+      }
+    },
+    endpoint,
+    env: {
+      AWS_ACCESS_KEY_ID: accessKey,
+      AWS_CONFIG_FILE: path.join(tmpdir(), 'e2b-artifacts-no-aws-config'),
+      AWS_EC2_METADATA_DISABLED: 'true',
+      AWS_ENDPOINT_URL: endpoint,
+      AWS_REGION: region,
+      AWS_SECRET_ACCESS_KEY: secretKey,
+      AWS_SHARED_CREDENTIALS_FILE: path.join(tmpdir(), 'e2b-artifacts-no-aws-credentials'),
+      NODE_EXTRA_CA_CERTS: certificate.caFile,
+    },
     region,
     secretKey,
   }

@@ -12,7 +12,7 @@ import {
   validateVersion,
 } from '../../src/core/catalog.js'
 import {ExitCode, UsageError} from '../../src/core/errors.js'
-import {binaryKey, parseArtifactKey, sidecarKey} from '../../src/core/keys.js'
+import {binaryKey, legacyFlatKey, parseArtifactKey, sidecarKey} from '../../src/core/keys.js'
 
 const usage = (fn: () => unknown, pattern: RegExp): void => {
   assert.throws(fn, (error: unknown) => error instanceof UsageError && error.exitCode === ExitCode.usage && pattern.test(error.message))
@@ -71,10 +71,23 @@ describe('catalog', () => {
   })
 
   it('parses keys back into version, arch and sidecar, including the legacy flat layout', () => {
-    assert.deepEqual(parseArtifactKey(CATALOG.busybox, '1.36.1/arm64/busybox.sha256'), {arch: 'arm64', binaryKey: '1.36.1/arm64/busybox', sidecar: true, version: '1.36.1'})
-    assert.deepEqual(parseArtifactKey(CATALOG.kernel, 'vmlinux-6.1.102/vmlinux.bin'), {binaryKey: 'vmlinux-6.1.102/vmlinux.bin', sidecar: false, version: 'vmlinux-6.1.102'})
+    assert.deepEqual(parseArtifactKey(CATALOG.busybox, '1.36.1/arm64/busybox.sha256'), {arch: 'arm64', binaryKey: '1.36.1/arm64/busybox', file: 'busybox', sidecar: true, version: '1.36.1'})
+    assert.deepEqual(parseArtifactKey(CATALOG.kernel, 'vmlinux-6.1.102/vmlinux.bin'), {binaryKey: 'vmlinux-6.1.102/vmlinux.bin', file: 'vmlinux.bin', sidecar: false, version: 'vmlinux-6.1.102'})
     assert.equal(parseArtifactKey(CATALOG.busybox, '1.36.1/riscv64/busybox'), undefined)
     assert.equal(parseArtifactKey(CATALOG.busybox, '1.36.1/amd64/README'), undefined)
+  })
+
+  it("parses upstream's companion files as slots of their own, never as unexpected", () => {
+    assert.deepEqual(parseArtifactKey(CATALOG.kernel, 'vmlinux-6.1.102/amd64/vmlinux.debug'), {arch: 'amd64', binaryKey: 'vmlinux-6.1.102/amd64/vmlinux.debug', file: 'vmlinux.debug', sidecar: false, version: 'vmlinux-6.1.102'})
+    assert.deepEqual(parseArtifactKey(CATALOG.firecracker, 'v1.12.1_210cbac/firecracker-debug.debug.sha256'), {binaryKey: 'v1.12.1_210cbac/firecracker-debug.debug', file: 'firecracker-debug.debug', sidecar: true, version: 'v1.12.1_210cbac'})
+    assert.equal(parseArtifactKey(CATALOG.firecracker, 'v1.12.1_210cbac/amd64/firecracker-debug')?.file, 'firecracker-debug')
+    assert.equal(parseArtifactKey(CATALOG.busybox, '1.36.1/amd64/vmlinux.debug'), undefined, 'companions belong to their own artifact')
+  })
+
+  it('has a legacy flat key only for kernels and Firecracker builds', () => {
+    assert.equal(legacyFlatKey(CATALOG.kernel, 'vmlinux-6.1.102'), 'vmlinux-6.1.102/vmlinux.bin')
+    assert.equal(legacyFlatKey(CATALOG.firecracker, 'v1.12.1_210cbac'), 'v1.12.1_210cbac/firecracker')
+    assert.equal(legacyFlatKey(CATALOG.busybox, '1.36.1'), undefined)
   })
 
   it('normalises a repeatable --arch to distinct arches in catalog order, both by default', () => {

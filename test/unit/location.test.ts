@@ -4,7 +4,7 @@ import {describe, it} from 'node:test'
 
 import {CATALOG} from '../../src/core/catalog.js'
 import {UsageError} from '../../src/core/errors.js'
-import {artifactRoot, layoutOf, parseLayout, parseLocation} from '../../src/core/location.js'
+import {artifactRoot, gcsPublicView, isListable, layoutOf, parseLayout, parseLocation} from '../../src/core/location.js'
 import {isLoopbackHost, redactUrl} from '../../src/core/url-policy.js'
 
 const usage = (input: string, pattern: RegExp): void => {
@@ -18,6 +18,17 @@ describe('parseLocation', () => {
     assert.equal(location.scheme === 'https' && location.baseUrl, 'https://storage.googleapis.com/e2b-prod-public-builds')
     const nested = parseLocation('https://example.com/bucket/mirror/busybox')
     assert.deepEqual(nested.scheme === 'https' && nested.segments, ['bucket', 'mirror', 'busybox'])
+  })
+
+  it('recognises the anonymous view of a public GCS bucket, and lists only that over https', () => {
+    assert.deepEqual(gcsPublicView(parseLocation('https://storage.googleapis.com/e2b-artifact-binaries')), {bucket: 'e2b-artifact-binaries', prefix: ''})
+    assert.deepEqual(gcsPublicView(parseLocation('https://STORAGE.googleapis.com/b-1/mirror/x/')), {bucket: 'b-1', prefix: 'mirror/x'})
+    assert.equal(gcsPublicView(parseLocation('https://storage.cloud.google.com/bucket')), undefined)
+    assert.equal(gcsPublicView(parseLocation('https://example.com/bucket')), undefined)
+    assert.equal(gcsPublicView(parseLocation('gs://bucket')), undefined)
+    usage('https://storage.googleapis.com/Not_A_Bucket', /'Not_A_Bucket' is not a valid GCS bucket name/)
+    for (const listable of ['https://storage.googleapis.com/b-1', 'gs://bucket', 's3://bucket', 'file:///srv/x']) assert.equal(isListable(parseLocation(listable)), true, listable)
+    for (const unlistable of ['https://example.com/bucket', 'http://127.0.0.1:9/bucket', 'github:e2b-dev/fc-busybox']) assert.equal(isListable(parseLocation(unlistable)), false, unlistable)
   })
 
   it('allows plain http only to loopback hosts', () => {

@@ -16,15 +16,44 @@ function usage(fn: () => unknown, pattern: RegExp): void {
   assert.throws(fn, (error: unknown) => error instanceof UsageError && error.exitCode === ExitCode.usage && pattern.test(error.message))
 }
 
-/** The request builders read E2B_ARTIFACTS_PUBLIC_URL through core/config; each test starts without it. */
-let savedPublicUrl: string | undefined
+/** The request builders read these through core/config; each test starts without them. */
+const DEFAULTS_VARIABLES = ['E2B_ARTIFACTS_PUBLIC_URL', 'E2B_ARTIFACTS_COPY_FROM', 'E2B_ARTIFACTS_PUBLIC_BUCKET'] as const
+let saved: Record<string, string | undefined> = {}
 beforeEach(() => {
-  savedPublicUrl = process.env.E2B_ARTIFACTS_PUBLIC_URL
-  delete process.env.E2B_ARTIFACTS_PUBLIC_URL
+  saved = Object.fromEntries(DEFAULTS_VARIABLES.map((name) => [name, process.env[name]]))
+  for (const name of DEFAULTS_VARIABLES) Reflect.deleteProperty(process.env, name)
 })
 afterEach(() => {
-  if (savedPublicUrl === undefined) delete process.env.E2B_ARTIFACTS_PUBLIC_URL
-  else process.env.E2B_ARTIFACTS_PUBLIC_URL = savedPublicUrl
+  for (const name of DEFAULTS_VARIABLES) {
+    if (saved[name] === undefined) Reflect.deleteProperty(process.env, name)
+    else process.env[name] = saved[name]
+  }
+})
+
+describe('the public bucket', () => {
+  it("is upstream's e2b-artifact-binaries, named in one place, and every default derives from it", () => {
+    assert.equal(DEFAULT_PUBLIC_BUCKET, 'e2b-artifact-binaries')
+    assert.equal(resolveFetchRequest({}).from.display, 'https://storage.googleapis.com/e2b-artifact-binaries')
+    assert.equal(resolveUploadRequest({version: '1.36.1'}).to.display, 'gs://e2b-artifact-binaries')
+    assert.equal(resolveCopyRequest({'bucket-prefix': 'p-', provider: 'gcp'}).from.display, 'https://storage.googleapis.com/e2b-artifact-binaries')
+  })
+
+  it('is overridden by E2B_ARTIFACTS_PUBLIC_BUCKET for fetch, upload and copy-public-builds alike', () => {
+    process.env.E2B_ARTIFACTS_PUBLIC_BUCKET = 'e2b-prod-public-builds'
+    assert.equal(resolveFetchRequest({}).from.display, 'https://storage.googleapis.com/e2b-prod-public-builds')
+    assert.equal(resolveUploadRequest({version: '1.36.1'}).to.display, 'gs://e2b-prod-public-builds')
+    assert.equal(resolveCopyRequest({'bucket-prefix': 'p-', provider: 'gcp'}).from.display, 'https://storage.googleapis.com/e2b-prod-public-builds')
+  })
+
+  it('gives fetch and copy-public-builds a variable each, so an https mirror for fetch never breaks copy', () => {
+    process.env.E2B_ARTIFACTS_PUBLIC_URL = 'https://mirror.example.com/public-builds'
+    assert.equal(resolveFetchRequest({}).from.display, 'https://mirror.example.com/public-builds')
+    assert.equal(resolveCopyRequest({'bucket-prefix': 'p-', provider: 'gcp'}).from.display, 'https://storage.googleapis.com/e2b-artifact-binaries')
+    process.env.E2B_ARTIFACTS_COPY_FROM = 's3://mirror-public-builds'
+    assert.equal(resolveCopyRequest({'bucket-prefix': 'p-', provider: 'gcp'}).from.display, 's3://mirror-public-builds')
+    process.env.E2B_ARTIFACTS_COPY_FROM = 'https://mirror.example.com/public-builds'
+    usage(() => resolveCopyRequest({'bucket-prefix': 'p-', provider: 'gcp'}), /cannot list E2B_ARTIFACTS_COPY_FROM=https:\/\/mirror\.example\.com\/public-builds/)
+  })
 })
 
 describe('resolveFetchRequest', () => {
@@ -84,9 +113,9 @@ describe('resolveUploadRequest', () => {
 })
 
 describe('resolveCopyRequest', () => {
-  it('with no --from, reads the public bucket through a listable location', () => {
+  it('with no --from, reads the public bucket through its anonymous https view', () => {
     const request = resolveCopyRequest({'bucket-prefix': 'e2b-staging-', provider: 'gcp'})
-    assert.equal(request.from.display, `gs://${DEFAULT_PUBLIC_BUCKET}`)
+    assert.equal(request.from.display, `https://storage.googleapis.com/${DEFAULT_PUBLIC_BUCKET}`)
     assert.deepEqual(
       request.targets.map((target) => [target.artifact.name, target.to.display]),
       [
@@ -96,6 +125,11 @@ describe('resolveCopyRequest', () => {
       ],
     )
     assert.equal(request.concurrency, 8)
+  })
+
+  it('takes --layout for the destinations', () => {
+    assert.equal(resolveCopyRequest({layout: 'env', to: ['busybox=/srv/x']}).layout, 'env')
+    assert.equal(resolveCopyRequest({to: ['busybox=/srv/x']}).layout, undefined)
   })
 
   it('maps --to pairs, and copies only the artifacts they name', () => {
@@ -114,6 +148,8 @@ describe('resolveCopyRequest', () => {
     usage(() => resolveCopyRequest({artifact: ['kernel'], to: ['busybox=gs://aa-fc-busybox']}), /no destination for kernel/)
     usage(() => resolveCopyRequest({concurrency: 0, 'bucket-prefix': 'p-', provider: 'gcp'}), /invalid --concurrency 0/)
     usage(() => resolveCopyRequest({from: 'github:o/r', 'bucket-prefix': 'p-', provider: 'gcp'}), /--from must be/)
+    usage(() => resolveCopyRequest({from: 'https://example.com/bucket', 'bucket-prefix': 'p-', provider: 'gcp'}), /cannot list https:\/\/example\.com\/bucket: only the anonymous view/)
+    usage(() => resolveCopyRequest({'bucket-prefix': 'p-', layout: 'flat', provider: 'gcp'}), /invalid --layout/)
   })
 })
 

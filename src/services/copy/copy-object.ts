@@ -2,14 +2,16 @@ import type {Readable} from 'node:stream'
 import {pipeline} from 'node:stream'
 
 import type {ArtifactName} from '../../core/catalog.js'
+import {isSidecarKey} from '../../core/keys.js'
 import type {Limiter} from '../../core/concurrency.js'
 import {ArtifactError, ConflictError, IntegrityError, OperationalError, exitCodeOf, kindOf} from '../../core/errors.js'
 import {type Comparison, type ContentFacts, compareContent, sameByMd5} from '../../integrity/content-identity.js'
 import {HashingStream} from '../../integrity/hash.js'
 import {classifyNetworkError} from '../../net/http-client.js'
 import {type RetryOptions, withRetry} from '../../net/retry.js'
-import {compareStored} from '../../stores/ops/compare-stored.js'
-import type {ObjectInfo, Store, WriteOptions} from '../../stores/store.js'
+import {REHASHED, compareStored} from '../../stores/ops/compare-stored.js'
+import {hashObject} from '../../stores/ops/hash-object.js'
+import type {ObjectInfo, RecordedDigests, Store, WriteOptions} from '../../stores/store.js'
 import type {SourceObject} from './source-object.js'
 
 export type CopyAction = 'copied' | 'skipped' | 'conflict' | 'failed' | 'would-copy' | 'held'
@@ -63,20 +65,71 @@ function asArtifactError(error: unknown, what: string): ArtifactError {
  * What the destination holds at this object's key, given what a listing or
  * stat said about it (`known`; undefined means absent). Cheapest evidence
  * first: the digests both listings carry (or an S3 ETag that confirms an
- * MD5); then the source's full metadata (a stat, for listings without it) and
- * a fresh stat of the destination, against the source's sha256 (streamed when
- * it has no metadata); last, the destination streamed through sha256 too.
- * Size alone never makes two objects the same.
+ * MD5); then the source's full metadata (a stat, for listings without it)
+ * against a fresh stat of the destination, by any service checksum or
+ * sha256 they share; only then the source's sha256 (streamed when nothing
+ * recorded it), and last the destination streamed through sha256 too (see
+ * byContent). Size alone never makes two objects the same, and the stored
+ * size and digests of a gzip-encoded object are never compared with anything.
  */
 export async function destinationState(context: CopyContext, object: SourceObject, known: ObjectInfo | undefined): Promise<DestinationState> {
   if (!known) return {verdict: 'absent'}
-  const fromListings = compareContent(object.listedInfo, known)
-  if (fromListings.verdict !== 'unknown') return fromListings
-  if (sameByMd5(object.listedInfo, known)) return {by: ['md5 (ETag)'], verdict: 'same'}
+  if (!object.listedInfo.encoding && !known.encoding) {
+    const fromListings = compareFacts(object.listedInfo, known)
+    if (fromListings.verdict !== 'unknown') return fromListings
+  }
   const info = await object.info()
   const fresh = await context.destination.stat(object.key)
   if (!fresh) return {verdict: 'absent'}
-  return compareStored(context.destination, fresh, {...info, sha256: await object.sha256()}, retryOptions(context))
+  if (!fresh.encoding) {
+    const fromMetadata = compareFacts(info, fresh)
+    if (fromMetadata.verdict !== 'unknown') return fromMetadata
+  }
+  return byContent(context, object, info, fresh)
+}
+
+/** By the digests two objects' metadata share, or an MD5 an S3 ETag stands for (which can only confirm). */
+function compareFacts(source: ObjectInfo, destination: ObjectInfo): Comparison {
+  const comparison = compareContent(source, destination)
+  if (comparison.verdict !== 'unknown') return comparison
+  return sameByMd5(source, destination) ? {by: ['md5 (ETag)'], verdict: 'same'} : comparison
+}
+
+/** Named in reports when the destination was read to compare its md5 with the source's. */
+const MD5_REHASHED = 'md5 (rehashed)'
+
+/**
+ * Nothing the two sides' metadata share decides it, so the destination is
+ * read: against the source's md5 when the source records no sha256 but its
+ * service keeps an md5 (upstream's `gsutil cp` uploads: then the source is not
+ * read at all), else against the source's sha256 (read from the source when
+ * nothing recorded it). A destination proven identical by reading it
+ * (upstream's multipart uploads to S3: a composite ETag and no sha256) then
+ * gets the digests recorded as metadata, server side, so that the next run
+ * decides from metadata alone (see Store.recordDigests).
+ */
+async function byContent(context: CopyContext, object: SourceObject, info: ObjectInfo, fresh: ObjectInfo): Promise<Exclude<DestinationState, {verdict: 'absent'}>> {
+  const record = !context.dryRun && !fresh.encoding && context.destination.recordDigests !== undefined
+  const readDestination = (md5: boolean) => hashObject(context.destination, object.key, {...retryOptions(context), md5})
+  const remember = async (digests: RecordedDigests): Promise<void> => {
+    // Best effort: a refused update (permissions, a concurrent change) only means the next run reads it again.
+    if (record) await context.destination.recordDigests?.(fresh, digests).catch(() => undefined)
+  }
+  if (info.sha256 === undefined && info.md5 !== undefined && !fresh.encoding) {
+    const content = await readDestination(true)
+    if (content.size !== info.size || content.md5 !== info.md5) return {by: MD5_REHASHED, verdict: 'different'}
+    await remember({md5: content.md5, sha256: content.sha256})
+    return {by: [MD5_REHASHED], verdict: 'same'}
+  }
+  const sha256 = await object.sha256()
+  if (!fresh.encoding) {
+    const bySha256 = compareContent(fresh, {...info, sha256})
+    if (bySha256.verdict !== 'unknown') return bySha256
+  }
+  const content = await readDestination(record)
+  if (content.sha256 !== sha256 || content.size !== info.size) return {by: REHASHED, verdict: 'different'}
+  await remember({md5: content.md5, sha256})
+  return {by: [REHASHED], verdict: 'same'}
 }
 
 /**
@@ -159,7 +212,7 @@ export async function copyObject(context: CopyContext, object: SourceObject, dec
     const overwrite = state.verdict === 'different'
     if (context.dryRun) return {...base, action: 'would-copy', bytes, reason: overwrite ? 'overwrite (--force)' : undefined, sha256}
 
-    const options: WriteOptions = {precondition: overwrite ? 'any' : 'absent', sha256, size: info.size}
+    const options: WriteOptions = {executable: !isSidecarKey(object.key), precondition: overwrite ? 'any' : 'absent', sha256, size: info.size}
     let moved: Moved
     try {
       moved = await withRetry('copy', () => moveBytes(context, object, options), retryOptions(context))

@@ -80,7 +80,7 @@ async function prepareArtifact(target: CopyTarget, request: CopyRequest, shared:
   const {artifact} = target
   const source = await openStore(request.from, artifactRoot(request.from, artifact))
   stores.push(source)
-  const destination = await openStore(target.to, artifactRoot(target.to, artifact))
+  const destination = await openStore(target.to, artifactRoot(target.to, artifact, request.layout))
   stores.push(destination)
   if (source.display === destination.display) throw new UsageError(`${artifact.name}: the source and the destination are both ${source.display}`)
   const prefix = request.version ? `${request.version}/` : ''

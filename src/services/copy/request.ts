@@ -1,7 +1,7 @@
 import {ARTIFACT_NAMES, type Artifact, artifactNamed, validateVersion} from '../../core/catalog.js'
 import {defaultCopySource} from '../../core/config.js'
 import {UsageError} from '../../core/errors.js'
-import {type Location, parseLocation} from '../../core/location.js'
+import {type Layout, type Location, isListable, parseLayout, parseLocation} from '../../core/location.js'
 
 /** One artifact to copy: where its objects come from and where they go. */
 export interface CopyTarget {
@@ -16,6 +16,8 @@ export interface CopyRequest {
   readonly concurrency: number
   readonly dryRun: boolean
   readonly force: boolean
+  /** `--layout`: how the destinations hold the artifacts (the source's layout is read from its name). */
+  readonly layout?: Layout
 }
 
 export interface CopyFlags {
@@ -28,24 +30,24 @@ export interface CopyFlags {
   readonly concurrency?: number
   readonly 'dry-run'?: boolean
   readonly force?: boolean
+  readonly layout?: string
 }
 
 const PROVIDER_SCHEMES: Readonly<Record<string, 'gs' | 's3'>> = {aws: 's3', gcp: 'gs'}
 
 /**
- * The source must be listable. A public https URL cannot be listed, but
- * `https://storage.googleapis.com/BUCKET[/prefix]` names a GCS bucket, so the
- * error can say exactly which gs:// location to use instead.
+ * The source must be listable: a bucket, a directory, or the anonymous view
+ * of a public GCS bucket (`https://storage.googleapis.com/BUCKET[/prefix]`,
+ * listed with no credentials). Other https hosts serve objects but no listing.
  */
-function parseSource(input: string): Location {
+function parseSource(input: string, fromVariable: boolean): Location {
   const location = parseLocation(input)
-  if (location.scheme === 'gs' || location.scheme === 's3' || location.scheme === 'file') return location
+  if (isListable(location) && location.scheme !== 'github') return location
+  const named = fromVariable ? `E2B_ARTIFACTS_COPY_FROM=${location.display}` : location.display
   if (location.scheme === 'http' || location.scheme === 'https') {
-    const url = new URL(location.baseUrl)
-    const suggestion = url.hostname === 'storage.googleapis.com' ? `gs://${location.segments.join('/')}` : 'its gs:// or s3:// location'
-    throw new UsageError(`cannot list ${location.display}: an https:// source cannot be listed; pass --from ${suggestion}`)
+    throw new UsageError(`cannot list ${named}: only the anonymous view https://storage.googleapis.com/BUCKET can be listed over https; pass --from with it, or a gs://, s3:// or file:// location`)
   }
-  throw new UsageError(`cannot copy from ${location.display}: --from must be a gs://, s3:// or file:// location`)
+  throw new UsageError(`cannot copy from ${named}: --from must be a gs://, s3:// or file:// location, or https://storage.googleapis.com/BUCKET`)
 }
 
 function parseDestination(input: string, what: string): Location {
@@ -80,7 +82,7 @@ function providerDestination(provider: string, bucketPrefix: string, artifact: A
  * destination, an unlistable source, a bad version or concurrency.
  */
 export function resolveCopyRequest(flags: CopyFlags): CopyRequest {
-  const from = parseSource(flags.from ?? defaultCopySource())
+  const from = parseSource(flags.from ?? defaultCopySource(), flags.from === undefined)
   const explicit = flags.to && flags.to.length > 0
   if (explicit && flags.provider !== undefined) throw new UsageError('use either --provider with --bucket-prefix, or --to pairs, not both')
   if (!explicit && flags.provider === undefined) {
@@ -109,6 +111,7 @@ export function resolveCopyRequest(flags: CopyFlags): CopyRequest {
     dryRun: Boolean(flags['dry-run']),
     force: Boolean(flags.force),
     from,
+    layout: parseLayout(flags.layout),
     targets,
     version: flags.version === undefined ? undefined : validateVersion(flags.version),
   }

@@ -44,9 +44,17 @@ export class SourceObject {
     return `${this.store.display}/${this.listed.key}`
   }
 
-  /** The listing's metadata, refreshed by a stat when the listing carried no sha256. */
+  /**
+   * The listing's metadata, refreshed by a stat when the listing carried no
+   * sha256. For an object stored gzip-encoded, whose listed size and digests
+   * describe the compressed bytes, the facts of its decoded content instead
+   * (read and hashed once): that is what every check and every copy uses.
+   */
   info(): Promise<ObjectInfo> {
-    this.infoPromise ??= this.listed.sha256 ? Promise.resolve(this.listed) : this.statted()
+    this.infoPromise ??= (async () => {
+      const known = this.listed.sha256 || this.listed.encoding ? this.listed : await this.statted()
+      return known.encoding ? this.decoded() : known
+    })()
     return this.infoPromise
   }
 
@@ -59,6 +67,11 @@ export class SourceObject {
     const {sha256, size} = await hashObject(this.store, this.key)
     if (size !== listedSize) throw new OperationalError(`${this.where} changed while being copied (${size} bytes, listed as ${listedSize}): run again`)
     return sha256
+  }
+
+  private async decoded(): Promise<ObjectInfo> {
+    const {sha256, size} = await hashObject(this.store, this.key)
+    return {key: this.key, sha256, size}
   }
 
   private async statted(): Promise<ObjectInfo> {

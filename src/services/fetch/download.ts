@@ -1,7 +1,7 @@
 import path from 'node:path'
 
 import {IntegrityError, NotFoundError} from '../../core/errors.js'
-import {binaryKey} from '../../core/keys.js'
+import {binaryKey, legacyFlatKey} from '../../core/keys.js'
 import {artifactRoot} from '../../core/location.js'
 import {discard, prepareDirectory} from '../../core/temp-files.js'
 import {checkElfArch} from '../../integrity/elf.js'
@@ -46,6 +46,31 @@ function explainMissing(result: PromiseSettledResult<StagedFile>, request: Fetch
   return new NotFoundError(`${request.artifact.name} ${request.version}/${request.arch} not found at ${where}: check --version, --arch and --from`)
 }
 
+interface Staged {
+  readonly key: string
+  readonly staged: PromiseSettledResult<StagedFile>
+  readonly sidecar: PromiseSettledResult<Sidecar | undefined>
+}
+
+/** The binary and its sidecar at one key, downloaded concurrently into temp files next to the destination. */
+async function stageAt(store: Store, key: string, request: FetchRequest, events: FetchEvents): Promise<Staged> {
+  const [staged, sidecar] = await Promise.allSettled([stageObject(store, key, request.out, {onRetry: events.onRetry}), fetchSidecar(store, key, request, events)])
+  return {key, sidecar, staged}
+}
+
+/**
+ * `{version}/{arch}/{file}`, or for amd64 kernels and Firecracker builds that
+ * predate the arch level, the legacy flat `{version}/{file}` when the first is
+ * absent (as upstream's build tooling falls back).
+ */
+async function stageArtifact(store: Store, request: FetchRequest, events: FetchEvents): Promise<Staged> {
+  const first = await stageAt(store, binaryKey(request.artifact, request.version, request.arch), request, events)
+  const flat = request.arch === 'amd64' ? legacyFlatKey(request.artifact, request.version) : undefined
+  if (!flat || first.staged.status !== 'rejected' || !(first.staged.reason instanceof NotFoundError)) return first
+  const second = await stageAt(store, flat, request, events)
+  return second.staged.status === 'rejected' && second.staged.reason instanceof NotFoundError ? first : second
+}
+
 /**
  * Downloads one artifact: binary and sidecar concurrently into temp files next
  * to the destination, verified, and renamed into place. Nothing unverified
@@ -55,12 +80,8 @@ export async function download(request: FetchRequest, events: FetchEvents = {}):
   await prepareDirectory(path.dirname(request.out))
   const store = await openStore(request.from, artifactRoot(request.from, request.artifact, request.layout))
   try {
-    const key = binaryKey(request.artifact, request.version, request.arch)
+    const {key, sidecar: sidecarResult, staged: stagedResult} = await stageArtifact(store, request, events)
     const where = `${store.display}/${key}`
-    const [stagedResult, sidecarResult] = await Promise.allSettled([
-      stageObject(store, key, request.out, {onRetry: events.onRetry}),
-      fetchSidecar(store, key, request, events),
-    ])
     const staged = stagedResult.status === 'fulfilled' ? stagedResult.value : undefined
     try {
       if (!staged) throw explainMissing(stagedResult, request, where)

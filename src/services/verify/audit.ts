@@ -29,7 +29,7 @@ async function auditSlot(store: Store, slot: Slot, request: AuditRequest): Promi
   }
   let recorded: string
   try {
-    recorded = (await readSidecar(store, slot.key, request.artifact.file)).sha256
+    recorded = (await readSidecar(store, slot.key, slot.file)).sha256
   } catch (error) {
     if (!(error instanceof ArtifactError) || error.exitCode !== 3) throw error
     return [problem('malformed-sidecar', error.message)]

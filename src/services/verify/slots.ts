@@ -2,12 +2,17 @@ import type {Arch, Artifact} from '../../core/catalog.js'
 import {parseArtifactKey} from '../../core/keys.js'
 import type {ObjectInfo} from '../../stores/store.js'
 
-/** One `{version}/{arch}/{file}` (or legacy `{version}/{file}`) slot and what a location holds there. */
+/**
+ * One `{version}/{arch}/{file}` (or legacy `{version}/{file}`) slot and what a
+ * location holds there; companion files have slots of their own.
+ */
 export interface Slot {
   readonly version: string
   readonly arch?: Arch
   /** Key of the binary relative to the artifact root. */
   readonly key: string
+  /** The binary's file name: the artifact's file or one of its companions (vmlinux.debug, ...). */
+  readonly file: string
   binary?: ObjectInfo
   sidecar?: ObjectInfo
 }
@@ -28,7 +33,7 @@ export function groupObjects(artifact: Artifact, objects: Iterable<ObjectInfo>):
       unexpected.push(object.key)
       continue
     }
-    const slot = slots.get(parsed.binaryKey) ?? {arch: parsed.arch, key: parsed.binaryKey, version: parsed.version}
+    const slot = slots.get(parsed.binaryKey) ?? {arch: parsed.arch, file: parsed.file, key: parsed.binaryKey, version: parsed.version}
     if (parsed.sidecar) slot.sidecar = object
     else slot.binary = object
     slots.set(parsed.binaryKey, slot)
