@@ -1,5 +1,5 @@
 import {createHash, type Hash} from 'node:crypto'
-import {createReadStream} from 'node:fs'
+import {closeSync, createReadStream, openSync, readSync} from 'node:fs'
 import {Transform, type TransformCallback} from 'node:stream'
 
 /**
@@ -53,4 +53,25 @@ export async function sha256File(filePath: string): Promise<{sha256: string; siz
     size += chunk.length
   }
   return {sha256: hash.digest('hex'), size}
+}
+
+/**
+ * Hashes a local file synchronously, reading 1 MiB at a time into one buffer,
+ * so memory stays bounded however large the file. For the up-to-date check
+ * that runs on every `make`: no streams, promises or event-loop turns.
+ */
+export function sha256FileSync(filePath: string): {sha256: string; size: number} {
+  const fd = openSync(filePath, 'r')
+  try {
+    const hash = createHash('sha256')
+    const buffer = Buffer.allocUnsafe(1 << 20)
+    let size = 0
+    for (let read = readSync(fd, buffer, 0, buffer.length, null); read > 0; read = readSync(fd, buffer, 0, buffer.length, null)) {
+      hash.update(buffer.subarray(0, read))
+      size += read
+    }
+    return {sha256: hash.digest('hex'), size}
+  } finally {
+    closeSync(fd)
+  }
 }
