@@ -26,6 +26,9 @@ const path = process.getBuiltinModule('node:path')
 //   written after one; code that sets a flag reports it first with v8Flag().
 
 const MAGIC = Buffer.from('E2BV8C1\n')
+// Node's CommonJS wrapper, plus __import (see loadBundle).
+const WRAPPER_HEAD = '(function (exports, require, module, __filename, __dirname, __import) {'
+const WRAPPER_TAIL = '\n})'
 const DIGEST_BYTES = 32
 const KEEP_PER_BUNDLE = 8
 
@@ -119,10 +122,10 @@ function flushCodeCache() {
  */
 function loadBundle(file) {
   const vm = process.getBuiltinModule('node:vm')
-  const source = fs.readFileSync(file, 'utf8')
-  const wrapped = `(function (exports, require, module, __filename, __dirname, __import) {${source}\n})`
+  const bytes = fs.readFileSync(file)
   const flags = flagsSet.join(' ')
-  const sourceHash = sha256(wrapped).toString('hex')
+  // Of the bytes, not of the string, which would be encoded to UTF-8 again.
+  const sourceHash = sha256(WRAPPER_HEAD, WRAPPER_TAIL, bytes).toString('hex')
   const key = `${process.version} ${process.arch} ${sourceHash} ${flags}`
   const prefix = `${path.basename(file, '.cjs')}-`
   const tag = flags === '' ? '' : `-${sha256(flags).toString('hex').slice(0, 8)}`
@@ -133,7 +136,7 @@ function loadBundle(file) {
     debug(`code cache for ${file}: no cache directory: ${error.message}`)
   }
   const cachedData = cacheFile && readCache(cacheFile, key)
-  const script = new vm.Script(wrapped, {cachedData, filename: file})
+  const script = new vm.Script(`${WRAPPER_HEAD}${bytes.toString('utf8')}${WRAPPER_TAIL}`, {cachedData, filename: file})
   if (cachedData && !script.cachedDataRejected) {
     debug(`code cache ${cacheFile}: accepted`)
   } else if (cacheFile) {
