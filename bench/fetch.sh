@@ -12,7 +12,9 @@
 # to stderr) and keeps the raw JSON under bench/results/. See bench/README.md.
 #
 # usage: bash bench/fetch.sh [noop|cold-small|cold-small-nodelay|cold-large|all]
-# Run counts: NOOP_RUNS (40), SMALL_RUNS (30), LARGE_RUNS (5), RSS_RUNS (3).
+# Run counts: NOOP_RUNS (40), SMALL_RUNS (30), LARGE_RUNS (5), RSS_RUNS (3);
+# REPEATS (3) hyperfine invocations per case, LARGE_REPEATS (2) for cold-large,
+# in alternating order.
 set -euo pipefail
 
 # Node parses the whole bundle NODE_EXTRA_CA_CERTS names before any JavaScript
@@ -37,6 +39,8 @@ case $which_case in
 esac
 
 NOOP_RUNS=${NOOP_RUNS:-40}
+REPEATS=${REPEATS:-3}
+LARGE_REPEATS=${LARGE_REPEATS:-2}
 SMALL_RUNS=${SMALL_RUNS:-30}
 LARGE_RUNS=${LARGE_RUNS:-5}
 RSS_RUNS=${RSS_RUNS:-3}
@@ -70,11 +74,11 @@ if [[ " ${cases[*]} " == *" cold-large "* ]] && [ ! -x /usr/bin/time ]; then
   die "GNU time (/usr/bin/time) is needed for peak RSS: apt-get install -y time"
 fi
 
-if [ ! -f dist/fast-path.js ] || [ ! -f oclif.manifest.json ]; then
+if [ ! -f dist/fast-path.bundle.cjs ] || [ ! -f oclif.manifest.json ]; then
   log "dist/ is missing: npm run build"
   npm run build >&2
-elif [ -n "$(find src -name '*.ts' -newer dist/fast-path.js -print -quit)" ]; then
-  echo "warning: src/ has changes newer than dist/; run npm run build to benchmark them" >&2
+elif [ -n "$(find src scripts -newer dist/fast-path.bundle.cjs -print -quit)" ]; then
+  echo "warning: src/ or scripts/ has changes newer than dist/; run npm run build to benchmark them" >&2
 fi
 
 if [ ! -x "$fixture" ]; then
@@ -199,13 +203,34 @@ check_same() { # served fetched...: a benchmark of a broken fetch is worthless
 
 # hyperfine hides the commands' output; the cold cases append their stderr to
 # $results/{case}.stderr, shown here when a run fails.
-run_hyperfine() { # case hyperfine-args...
-  local name=$1
+run_hyperfine() { # case-repeat hyperfine-args...
+  local name=$1 errors="$results/${1%-[0-9]*}.stderr"
   shift
   if ! hyperfine --style basic --export-json "$results/$name.json" "$@" >&2; then
-    [ -s "$results/$name.stderr" ] && tail -n 20 "$results/$name.stderr" >&2
-    die "$name: a benchmarked command failed; its stderr is in $results/$name.stderr"
+    [ -s "$errors" ] && tail -n 20 "$errors" >&2
+    die "$name: a benchmarked command failed; its stderr is in $errors"
   fi
+}
+
+# Runs a case `repeats` times, each time one hyperfine invocation over all its
+# commands ({case}-N.json). hyperfine runs one command's runs after the other's,
+# so even repeats reverse the order: a machine that gets busier or quieter
+# during a run then favours no side. The summary takes the median ratio.
+repeat_hyperfine() { # case repeats options-array-name command-array-name...
+  local name=$1 repeats=$2 options=$3 r group
+  shift 3
+  local groups=("$@") order args
+  for r in $(seq "$repeats"); do
+    order=("${groups[@]}")
+    if ((r % 2 == 0)); then
+      mapfile -t order < <(printf '%s\n' "${groups[@]}" | tac)
+    fi
+    eval 'args=("${'"$options"'[@]}")'
+    for group in "${order[@]}"; do
+      eval 'args+=("${'"$group"'[@]}")'
+    done
+    run_hyperfine "$name-$r" "${args[@]}"
+  done
 }
 
 tool_fetch() { # artifact version out: the CLI command line
@@ -224,24 +249,26 @@ bench_noop() {
   local out="$work/noop/busybox"
   $(tool_fetch busybox "$SMALL_VERSION" "$out") --quiet
   stop_server # up to date means no network: nothing may need the server now
-  log "noop: up-to-date fetch vs node -e 0 and today ($NOOP_RUNS runs)"
-  run_hyperfine noop -N --warmup 5 --runs "$NOOP_RUNS" \
-    -n tool "$(tool_fetch busybox "$SMALL_VERSION" "$out")" \
-    -n today "$(today_fetch busybox "$SMALL_VERSION" "$out")" \
-    -n node "node -e 0"
+  log "noop: up-to-date fetch vs node -e 0 and today ($REPEATS x $NOOP_RUNS runs)"
+  local opts=(-N --warmup 5 --runs "$NOOP_RUNS")
+  local cmd_tool=(-n tool "$(tool_fetch busybox "$SMALL_VERSION" "$out")")
+  local cmd_today=(-n today "$(today_fetch busybox "$SMALL_VERSION" "$out")")
+  local cmd_node=(-n node "node -e 0")
+  repeat_hyperfine noop "$REPEATS" opts cmd_tool cmd_today cmd_node
 }
 
 bench_small() { # case delay_ms: the 2 MB busybox, every run downloading
   local name=$1 delay=$2
   prepare_small
   start_server "$delay"
-  log "$name: 2 MB busybox, $delay ms per response ($SMALL_RUNS runs)"
+  log "$name: 2 MB busybox, $delay ms per response ($REPEATS x $SMALL_RUNS runs)"
   local errors="2>>'$results/$name.stderr'"
-  run_hyperfine "$name" --warmup 3 --runs "$SMALL_RUNS" \
-    --prepare "rm -rf '$work/tool'" -n tool "$(tool_fetch busybox "$SMALL_VERSION" "$work/tool/busybox") $errors" \
-    --prepare "rm -rf '$work/today'" -n today "$(today_fetch busybox "$SMALL_VERSION" "$work/today/busybox") $errors" \
-    --prepare "rm -rf '$work/baseline'" -n script \
-    "TMPDIR='$work' BUSYBOX_BASE_URL='$server_url/busybox' bash '$repo/bench/baseline/fetch-busybox.sh' $SMALL_VERSION $ARCH '$work/baseline/busybox' $errors"
+  local opts=(--warmup 3 --runs "$SMALL_RUNS")
+  local cmd_tool=(--prepare "rm -rf '$work/tool'" -n tool "$(tool_fetch busybox "$SMALL_VERSION" "$work/tool/busybox") $errors")
+  local cmd_today=(--prepare "rm -rf '$work/today'" -n today "$(today_fetch busybox "$SMALL_VERSION" "$work/today/busybox") $errors")
+  local cmd_script=(--prepare "rm -rf '$work/baseline'" -n script
+    "TMPDIR='$work' BUSYBOX_BASE_URL='$server_url/busybox' bash '$repo/bench/baseline/fetch-busybox.sh' $SMALL_VERSION $ARCH '$work/baseline/busybox' $errors")
+  repeat_hyperfine "$name" "$REPEATS" opts cmd_tool cmd_today cmd_script
   check_same "$fixture" "$work/tool/busybox" "$work/today/busybox" "$work/baseline/busybox"
 }
 
@@ -254,12 +281,13 @@ bench_cold_large() {
   baseline_cmd="TMPDIR='$work' BUSYBOX_BASE_URL='$server_url/firecrackers' ARTIFACT_FILE=firecracker bash '$repo/bench/baseline/fetch-busybox.sh' $LARGE_VERSION $ARCH '$work/baseline/firecracker'"
   # sync: no run pays for an earlier run's dirty pages as background writeback.
   local reset="rm -rf '$work/tool' '$work/today' '$work/baseline' && sync"
-  log "cold-large: 512 MB artifact ($LARGE_RUNS runs)"
+  log "cold-large: 512 MB artifact ($LARGE_REPEATS x $LARGE_RUNS runs)"
   local errors="2>>'$results/cold-large.stderr'"
-  run_hyperfine cold-large --warmup 1 --runs "$LARGE_RUNS" \
-    --prepare "rm -rf '$work/tool' && sync" -n tool "$tool_cmd $errors" \
-    --prepare "rm -rf '$work/today' && sync" -n today "$today_cmd $errors" \
-    --prepare "rm -rf '$work/baseline' && sync" -n script "$baseline_cmd $errors"
+  local opts=(--warmup 1 --runs "$LARGE_RUNS")
+  local cmd_tool=(--prepare "rm -rf '$work/tool' && sync" -n tool "$tool_cmd $errors")
+  local cmd_today=(--prepare "rm -rf '$work/today' && sync" -n today "$today_cmd $errors")
+  local cmd_script=(--prepare "rm -rf '$work/baseline' && sync" -n script "$baseline_cmd $errors")
+  repeat_hyperfine cold-large "$LARGE_REPEATS" opts cmd_tool cmd_today cmd_script
   check_same "$tree/firecrackers/$LARGE_VERSION/$ARCH/firecracker" "$work/tool/firecracker" "$work/today/firecracker" "$work/baseline/firecracker"
 
   log "cold-large: peak RSS ($RSS_RUNS runs each)"

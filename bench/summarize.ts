@@ -1,12 +1,14 @@
 /**
  * Turns the raw results of bench/fetch.sh into the table it prints: medians
- * from hyperfine's JSON, the ratios of medians between commands of one run,
- * and PASS or MISS against the targets of the fetch and start-up issues. Also
- * writes summary.json next to the raw files.
+ * from hyperfine's JSON, the ratios of medians between commands of one
+ * hyperfine run, and PASS or MISS against the targets of the fetch and
+ * start-up issues. A case repeated ({case}-N.json) shows the median of its
+ * runs' ratios, which the target judges, and their range. Also writes
+ * summary.json next to the raw files.
  *
  * usage: node --import tsx bench/summarize.ts RESULTS_DIR
  */
-import {existsSync, readFileSync, writeFileSync} from 'node:fs'
+import {existsSync, readFileSync, readdirSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 
 import {median, megabytes} from './stats.js'
@@ -62,6 +64,15 @@ function readJson<T>(file: string): T {
   return JSON.parse(readFileSync(file, 'utf8')) as T
 }
 
+/** The case's hyperfine runs: {case}.json, or {case}-1.json, {case}-2.json, ... */
+function caseFiles(dir: string, name: string): string[] {
+  const pattern = new RegExp(`^${name}(-\\d+)?\\.json$`)
+  return readdirSync(dir)
+    .filter((file) => pattern.test(file))
+    .sort()
+    .map((file) => path.join(dir, file))
+}
+
 function findResult(results: readonly HyperfineResult[], command: string, file: string): HyperfineResult {
   const found = results.find((r) => r.command === command)
   if (!found) throw new Error(`${file} has no result named "${command}"`)
@@ -83,34 +94,30 @@ function main(dir: string): void {
   let misses = 0
 
   for (const spec of COMPARISONS) {
-    const file = path.join(dir, `${spec.name}.json`)
-    if (!existsSync(file)) continue
-    const {results} = readJson<{results: HyperfineResult[]}>(file)
-    const command = findResult(results, spec.command, file)
-    const baseline = findResult(results, spec.baseline, file)
-    const ratio = command.median / baseline.median
+    const files = caseFiles(dir, spec.name)
+    if (files.length === 0) continue
+    const runs = files.map((file) => {
+      const {results} = readJson<{results: HyperfineResult[]}>(file)
+      const command = findResult(results, spec.command, file)
+      const baseline = findResult(results, spec.baseline, file)
+      return {baselineMedianS: baseline.median, file: path.basename(file), medianS: command.median, ratio: command.median / baseline.median, runs: command.times.length}
+    })
+    const ratios = runs.map((run) => run.ratio)
+    const ratio = median(ratios)
     const pass = spec.maxRatio === undefined ? undefined : ratio <= spec.maxRatio
     if (pass === false) misses++
+    const spread = runs.length > 1 ? ` (${Math.min(...ratios).toFixed(2)}-${Math.max(...ratios).toFixed(2)})` : ''
     rows.push([
       spec.name,
       LABELS[spec.command]!,
-      seconds(command.median),
+      seconds(median(runs.map((run) => run.medianS))),
       LABELS[spec.baseline]!,
-      seconds(baseline.median),
-      `${ratio.toFixed(2)}x`,
+      seconds(median(runs.map((run) => run.baselineMedianS))),
+      `${ratio.toFixed(2)}x${spread}`,
       spec.maxRatio === undefined ? '-' : `<= ${spec.maxRatio.toFixed(2)}x`,
       pass === undefined ? '-' : pass ? 'PASS' : 'MISS',
     ])
-    ;(summary[spec.name] ??= []).push({
-      baseline: spec.baseline,
-      baselineMedianS: baseline.median,
-      command: spec.command,
-      maxRatio: spec.maxRatio,
-      medianS: command.median,
-      pass,
-      ratio,
-      runs: command.times.length,
-    })
+    ;(summary[spec.name] ??= []).push({baseline: spec.baseline, command: spec.command, maxRatio: spec.maxRatio, pass, ratio, runs})
   }
 
   const rssFile = path.join(dir, 'cold-large-rss.json')
