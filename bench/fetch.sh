@@ -1,15 +1,27 @@
 #!/usr/bin/env bash
 # Benchmarks `e2b-artifacts fetch` against its baselines, each case in one
-# hyperfine run so that both sides see the same machine state:
-#   noop        fetch of an up-to-date file          vs `node -e 0`               target <= 2.0x
-#   cold-small  2 MB busybox, 50 ms per response     vs bench/baseline/fetch-busybox.sh  <= 1.5x
-#   cold-large  512 MB ELF artifact, peak RSS too    vs bench/baseline/fetch-busybox.sh  <= 0.9x, RSS <= 150 MB
+# hyperfine run so that every side sees the same machine state. "today" is the
+# build of commit $TODAY_COMMIT, built once into bench/.cache/ (the start-up
+# issue's starting point), so that "x today" is measured in the same run:
+#   noop                fetch of an up-to-date file        vs `node -e 0` (<= 1.55x) and today
+#   cold-small          2 MB busybox, 50 ms per response   vs today (<= 0.80x) and bench/baseline/fetch-busybox.sh (<= 1.5x)
+#   cold-small-nodelay  2 MB busybox, no delay             vs today (<= 0.70x)
+#   cold-large          512 MB ELF artifact, peak RSS too  vs today (time and RSS <= 1.10x) and fetch-busybox.sh (<= 0.9x, RSS <= 150 MB)
+# Every command runs with NODE_EXTRA_CA_CERTS unset (env.txt records it).
 # Prints a table of medians and ratios on stdout (hyperfine's own report goes
 # to stderr) and keeps the raw JSON under bench/results/. See bench/README.md.
 #
-# usage: bash bench/fetch.sh [noop|cold-small|cold-large|all]
-# Run counts: NOOP_RUNS (40), SMALL_RUNS (20), LARGE_RUNS (5), RSS_RUNS (3).
+# usage: bash bench/fetch.sh [noop|cold-small|cold-small-nodelay|cold-large|all]
+# Run counts: NOOP_RUNS (40), SMALL_RUNS (30), LARGE_RUNS (5), RSS_RUNS (3);
+# REPEATS (3) hyperfine invocations per case, LARGE_REPEATS (2) for cold-large,
+# in alternating order.
 set -euo pipefail
+
+# Node parses the whole bundle NODE_EXTRA_CA_CERTS names before any JavaScript
+# runs (about 38 ms for a system bundle), for every side alike: that hides
+# start-up costs. It is recorded in env.txt, then unset for every run.
+extra_ca_certs=${NODE_EXTRA_CA_CERTS-<unset>}
+unset NODE_EXTRA_CA_CERTS NODE_OPTIONS NODE_DEBUG
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
@@ -18,16 +30,18 @@ cd "$repo"
 
 which_case=${1:-all}
 case $which_case in
-  noop | cold-small | cold-large) cases=("$which_case") ;;
-  all) cases=(noop cold-small cold-large) ;;
+  noop | cold-small | cold-small-nodelay | cold-large) cases=("$which_case") ;;
+  all) cases=(noop cold-small cold-small-nodelay cold-large) ;;
   *)
-    echo "usage: bash bench/fetch.sh [noop|cold-small|cold-large|all]" >&2
+    echo "usage: bash bench/fetch.sh [noop|cold-small|cold-small-nodelay|cold-large|all]" >&2
     exit 2
     ;;
 esac
 
 NOOP_RUNS=${NOOP_RUNS:-40}
-SMALL_RUNS=${SMALL_RUNS:-20}
+REPEATS=${REPEATS:-3}
+LARGE_REPEATS=${LARGE_REPEATS:-2}
+SMALL_RUNS=${SMALL_RUNS:-30}
 LARGE_RUNS=${LARGE_RUNS:-5}
 RSS_RUNS=${RSS_RUNS:-3}
 
@@ -37,9 +51,13 @@ LARGE_BYTES=$((512 * 1024 * 1024))
 BUCKET=bench-bucket
 ARCH=amd64
 
+# The commit the start-up issue started from: "today's build".
+TODAY_COMMIT=14ba606
+
 cache="$repo/bench/.cache"
 tree="$cache/tree"
 fixture="$repo/test/fixtures/busybox/amd64/busybox"
+today="$cache/today-$TODAY_COMMIT"
 
 die() {
   echo "bench/fetch.sh: $*" >&2
@@ -56,16 +74,27 @@ if [[ " ${cases[*]} " == *" cold-large "* ]] && [ ! -x /usr/bin/time ]; then
   die "GNU time (/usr/bin/time) is needed for peak RSS: apt-get install -y time"
 fi
 
-if [ ! -f dist/cli/fast-path.js ] || [ ! -f oclif.manifest.json ]; then
+if [ ! -f dist/fast-path.bundle.cjs ] || [ ! -f oclif.manifest.json ]; then
   log "dist/ is missing: npm run build"
   npm run build >&2
-elif [ -n "$(find src -name '*.ts' -newer dist/cli/fast-path.js -print -quit)" ]; then
-  echo "warning: src/ has changes newer than dist/; run npm run build to benchmark them" >&2
+elif [ -n "$(find src scripts -newer dist/fast-path.bundle.cjs -print -quit)" ]; then
+  echo "warning: src/ or scripts/ has changes newer than dist/; run npm run build to benchmark them" >&2
 fi
 
 if [ ! -x "$fixture" ]; then
   log "busybox fixture missing: bash test/fixtures/get-busybox.sh"
   bash test/fixtures/get-busybox.sh >&2
+fi
+
+# Today's build, from `git archive` of $TODAY_COMMIT with its own `npm ci`, made
+# once and reused by every later run (delete the directory to make it again).
+if [ ! -f "$today/.built" ]; then
+  log "building today's build (commit $TODAY_COMMIT) into $today, once"
+  rm -rf "$today"
+  mkdir -p "$today"
+  git archive "$TODAY_COMMIT" | tar -x -C "$today"
+  (cd "$today" && npm ci --no-audit --no-fund --loglevel=error && npm run build) >&2
+  touch "$today/.built"
 fi
 
 # --- the served tree: /{bucket}/busybox/... and /{bucket}/firecrackers/... ---
@@ -107,6 +136,9 @@ mkdir -p "$cache"
 # `.busybox/` does for real; the baseline's `mv` is then a rename, like ours.
 work=$(mktemp -d "$cache/run.XXXXXX")
 server_pid=
+# The tool's V8 code cache (bin/run.js) starts empty in every benchmark; the
+# first warm-up run of each case writes it, as a user's first `make` does.
+export XDG_CACHE_HOME="$work/xdg-cache"
 
 stop_server() {
   if [ -n "$server_pid" ]; then
@@ -144,7 +176,7 @@ start_server() { # delay_ms: sets server_url
 app="$work/app"
 mkdir -p "$app"
 cp -r bin dist oclif.manifest.json package.json "$app/"
-[ -f "$app/dist/cli/fast-path.js" ] && [ -f "$app/dist/commands/fetch.js" ] ||
+[ -f "$app/dist/fast-path.bundle.cjs" ] && [ -f "$app/dist/undici-lite.bundle.cjs" ] && [ -f "$app/dist/commands/fetch.js" ] ||
   die "dist/ is incomplete (is a rebuild running?): run npm run build and retry"
 
 results="$repo/bench/results/fetch-$(date +%Y%m%d-%H%M%S)"
@@ -156,6 +188,8 @@ mkdir -p "$results"
   echo "cpus: $(nproc)"
   echo "load: $(cut -d' ' -f1-3 /proc/loadavg)"
   echo "commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+  echo "today: $TODAY_COMMIT"
+  echo "NODE_EXTRA_CA_CERTS: $extra_ca_certs (unset for every run)"
 } >"$results/env.txt"
 log "load average before the run: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cpus"
 
@@ -169,17 +203,42 @@ check_same() { # served fetched...: a benchmark of a broken fetch is worthless
 
 # hyperfine hides the commands' output; the cold cases append their stderr to
 # $results/{case}.stderr, shown here when a run fails.
-run_hyperfine() { # case hyperfine-args...
-  local name=$1
+run_hyperfine() { # case-repeat hyperfine-args...
+  local name=$1 errors="$results/${1%-[0-9]*}.stderr"
   shift
   if ! hyperfine --style basic --export-json "$results/$name.json" "$@" >&2; then
-    [ -s "$results/$name.stderr" ] && tail -n 20 "$results/$name.stderr" >&2
-    die "$name: a benchmarked command failed; its stderr is in $results/$name.stderr"
+    [ -s "$errors" ] && tail -n 20 "$errors" >&2
+    die "$name: a benchmarked command failed; its stderr is in $errors"
   fi
+}
+
+# Runs a case `repeats` times, each time one hyperfine invocation over all its
+# commands ({case}-N.json). hyperfine runs one command's runs after the other's,
+# so even repeats reverse the order: a machine that gets busier or quieter
+# during a run then favours no side. The summary takes the median ratio.
+repeat_hyperfine() { # case repeats options-array-name command-array-name...
+  local name=$1 repeats=$2 options=$3 r group
+  shift 3
+  local groups=("$@") order args
+  for r in $(seq "$repeats"); do
+    order=("${groups[@]}")
+    if ((r % 2 == 0)); then
+      mapfile -t order < <(printf '%s\n' "${groups[@]}" | tac)
+    fi
+    eval 'args=("${'"$options"'[@]}")'
+    for group in "${order[@]}"; do
+      eval 'args+=("${'"$group"'[@]}")'
+    done
+    run_hyperfine "$name-$r" "${args[@]}"
+  done
 }
 
 tool_fetch() { # artifact version out: the CLI command line
   echo "node $app/bin/run.js fetch $1 --version $2 --arch $ARCH --from $server_url --out $3"
+}
+
+today_fetch() { # artifact version out: the same command line, today's build
+  echo "node $today/bin/run.js fetch $1 --version $2 --arch $ARCH --from $server_url --out $3"
 }
 
 # --- cases -------------------------------------------------------------------
@@ -190,57 +249,69 @@ bench_noop() {
   local out="$work/noop/busybox"
   $(tool_fetch busybox "$SMALL_VERSION" "$out") --quiet
   stop_server # up to date means no network: nothing may need the server now
-  log "noop: up-to-date fetch vs node -e 0 ($NOOP_RUNS runs)"
-  run_hyperfine noop -N --warmup 5 --runs "$NOOP_RUNS" \
-    -n tool "$(tool_fetch busybox "$SMALL_VERSION" "$out")" \
-    -n baseline "node -e 0"
+  log "noop: up-to-date fetch vs node -e 0 and today ($REPEATS x $NOOP_RUNS runs)"
+  local opts=(-N --warmup 5 --runs "$NOOP_RUNS")
+  local cmd_tool=(-n tool "$(tool_fetch busybox "$SMALL_VERSION" "$out")")
+  local cmd_today=(-n today "$(today_fetch busybox "$SMALL_VERSION" "$out")")
+  local cmd_node=(-n node "node -e 0")
+  repeat_hyperfine noop "$REPEATS" opts cmd_tool cmd_today cmd_node
 }
 
-bench_cold_small() {
+bench_small() { # case delay_ms: the 2 MB busybox, every run downloading
+  local name=$1 delay=$2
   prepare_small
-  start_server 50
-  log "cold-small: 2 MB busybox, 50 ms per response ($SMALL_RUNS runs)"
-  local errors="2>>'$results/cold-small.stderr'"
-  run_hyperfine cold-small --warmup 3 --runs "$SMALL_RUNS" \
-    --prepare "rm -rf '$work/tool'" -n tool "$(tool_fetch busybox "$SMALL_VERSION" "$work/tool/busybox") $errors" \
-    --prepare "rm -rf '$work/baseline'" -n baseline \
-    "TMPDIR='$work' BUSYBOX_BASE_URL='$server_url/busybox' bash '$repo/bench/baseline/fetch-busybox.sh' $SMALL_VERSION $ARCH '$work/baseline/busybox' $errors"
-  check_same "$fixture" "$work/tool/busybox" "$work/baseline/busybox"
+  start_server "$delay"
+  log "$name: 2 MB busybox, $delay ms per response ($REPEATS x $SMALL_RUNS runs)"
+  local errors="2>>'$results/$name.stderr'"
+  local opts=(--warmup 3 --runs "$SMALL_RUNS")
+  local cmd_tool=(--prepare "rm -rf '$work/tool'" -n tool "$(tool_fetch busybox "$SMALL_VERSION" "$work/tool/busybox") $errors")
+  local cmd_today=(--prepare "rm -rf '$work/today'" -n today "$(today_fetch busybox "$SMALL_VERSION" "$work/today/busybox") $errors")
+  local cmd_script=(--prepare "rm -rf '$work/baseline'" -n script
+    "TMPDIR='$work' BUSYBOX_BASE_URL='$server_url/busybox' bash '$repo/bench/baseline/fetch-busybox.sh' $SMALL_VERSION $ARCH '$work/baseline/busybox' $errors")
+  repeat_hyperfine "$name" "$REPEATS" opts cmd_tool cmd_today cmd_script
+  check_same "$fixture" "$work/tool/busybox" "$work/today/busybox" "$work/baseline/busybox"
 }
 
 bench_cold_large() {
   prepare_large
   start_server 0
-  local tool_cmd baseline_cmd
+  local tool_cmd today_cmd baseline_cmd
   tool_cmd=$(tool_fetch firecracker "$LARGE_VERSION" "$work/tool/firecracker")
+  today_cmd=$(today_fetch firecracker "$LARGE_VERSION" "$work/today/firecracker")
   baseline_cmd="TMPDIR='$work' BUSYBOX_BASE_URL='$server_url/firecrackers' ARTIFACT_FILE=firecracker bash '$repo/bench/baseline/fetch-busybox.sh' $LARGE_VERSION $ARCH '$work/baseline/firecracker'"
   # sync: no run pays for an earlier run's dirty pages as background writeback.
-  local reset="rm -rf '$work/tool' '$work/baseline' && sync"
-  log "cold-large: 512 MB artifact ($LARGE_RUNS runs)"
+  local reset="rm -rf '$work/tool' '$work/today' '$work/baseline' && sync"
+  log "cold-large: 512 MB artifact ($LARGE_REPEATS x $LARGE_RUNS runs)"
   local errors="2>>'$results/cold-large.stderr'"
-  run_hyperfine cold-large --warmup 1 --runs "$LARGE_RUNS" \
-    --prepare "rm -rf '$work/tool' && sync" -n tool "$tool_cmd $errors" \
-    --prepare "rm -rf '$work/baseline' && sync" -n baseline "$baseline_cmd $errors"
-  check_same "$tree/firecrackers/$LARGE_VERSION/$ARCH/firecracker" "$work/tool/firecracker" "$work/baseline/firecracker"
+  local opts=(--warmup 1 --runs "$LARGE_RUNS")
+  local cmd_tool=(--prepare "rm -rf '$work/tool' && sync" -n tool "$tool_cmd $errors")
+  local cmd_today=(--prepare "rm -rf '$work/today' && sync" -n today "$today_cmd $errors")
+  local cmd_script=(--prepare "rm -rf '$work/baseline' && sync" -n script "$baseline_cmd $errors")
+  repeat_hyperfine cold-large "$LARGE_REPEATS" opts cmd_tool cmd_today cmd_script
+  check_same "$tree/firecrackers/$LARGE_VERSION/$ARCH/firecracker" "$work/tool/firecracker" "$work/today/firecracker" "$work/baseline/firecracker"
 
   log "cold-large: peak RSS ($RSS_RUNS runs each)"
-  local tool_rss=() baseline_rss=()
+  local tool_rss=() today_rss=() baseline_rss=()
   for _ in $(seq "$RSS_RUNS"); do
     bash -c "$reset"
     /usr/bin/time -f %M -o "$work/rss" bash -c "$tool_cmd --quiet"
     tool_rss+=("$(tail -n 1 "$work/rss")")
     bash -c "$reset"
+    /usr/bin/time -f %M -o "$work/rss" bash -c "$today_cmd --quiet"
+    today_rss+=("$(tail -n 1 "$work/rss")")
+    bash -c "$reset"
     /usr/bin/time -f %M -o "$work/rss" bash -c "$baseline_cmd >/dev/null"
     baseline_rss+=("$(tail -n 1 "$work/rss")")
   done
   local IFS=,
-  printf '{"unit":"KiB","tool":[%s],"baseline":[%s]}\n' "${tool_rss[*]}" "${baseline_rss[*]}" >"$results/cold-large-rss.json"
+  printf '{"unit":"KiB","tool":[%s],"today":[%s],"script":[%s]}\n' "${tool_rss[*]}" "${today_rss[*]}" "${baseline_rss[*]}" >"$results/cold-large-rss.json"
 }
 
 for c in "${cases[@]}"; do
   case $c in
     noop) bench_noop ;;
-    cold-small) bench_cold_small ;;
+    cold-small) bench_small cold-small 50 ;;
+    cold-small-nodelay) bench_small cold-small-nodelay 0 ;;
     cold-large) bench_cold_large ;;
   esac
   stop_server

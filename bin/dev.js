@@ -1,4 +1,8 @@
 #!/usr/bin/env -S node --import tsx
-import {execute} from '@oclif/core'
+/* global __dirname */
+// Runs the commands from src/ through tsx, without a build (CommonJS, as bin/run.js).
+'use strict'
 
-await execute({development: true, dir: import.meta.url})
+const path = process.getBuiltinModule('node:path')
+
+import('@oclif/core').then(({execute}) => execute({development: true, dir: path.join(__dirname, '..')}))

@@ -1,4 +1,4 @@
-import {setFlagsFromString} from 'node:v8'
+import {setV8Flag} from './v8-flags.js'
 
 /**
  * For commands that stream many objects through this process (copies, deep
@@ -11,5 +11,5 @@ import {setFlagsFromString} from 'node:v8'
  * which start-up, and the fetch fast path above all, should not pay for.
  */
 export function keepYoungGenerationSmall(): void {
-  setFlagsFromString('--semi-space-growth-factor=1')
+  setV8Flag('--semi-space-growth-factor=1')
 }

@@ -1,5 +1,5 @@
 import {createHash, type Hash} from 'node:crypto'
-import {createReadStream} from 'node:fs'
+import {closeSync, createReadStream, openSync, readSync} from 'node:fs'
 import {Transform, type TransformCallback} from 'node:stream'
 
 import {IntegrityError, TransientError} from '../core/errors.js'
@@ -142,4 +142,29 @@ export function describeMismatch(data: Buffer, expected: {readonly sha256: strin
   if (data.length !== expected.size) return `${data.length} bytes, expected ${expected.size}`
   const actual = sha256Hex(data)
   return actual === expected.sha256 ? undefined : `sha256 ${actual}, expected ${expected.sha256}`
+}
+
+/**
+ * Hashes a local file synchronously, reading 1 MiB at a time into one buffer,
+ * so memory stays bounded however large the file. For the up-to-date check
+ * that runs on every `make`: no streams, promises or event-loop turns.
+ * `onChunk` sees every chunk too (the buffer is reused: copy what you keep),
+ * so a caller can learn more from the same single read.
+ */
+export function sha256FileSync(filePath: string, onChunk?: (chunk: Buffer) => void): {sha256: string; size: number} {
+  const fd = openSync(filePath, 'r')
+  try {
+    const hash = createHash('sha256')
+    const buffer = Buffer.allocUnsafe(1 << 20)
+    let size = 0
+    for (let read = readSync(fd, buffer, 0, buffer.length, null); read > 0; read = readSync(fd, buffer, 0, buffer.length, null)) {
+      const chunk = buffer.subarray(0, read)
+      hash.update(chunk)
+      onChunk?.(chunk)
+      size += read
+    }
+    return {sha256: hash.digest('hex'), size}
+  } finally {
+    closeSync(fd)
+  }
 }

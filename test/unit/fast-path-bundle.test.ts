@@ -1,31 +1,70 @@
 import assert from 'node:assert/strict'
-import {readFile} from 'node:fs/promises'
+import {spawnSync} from 'node:child_process'
+import {createHash} from 'node:crypto'
+import {mkdir, readFile, writeFile} from 'node:fs/promises'
 import path from 'node:path'
-import {describe, it} from 'node:test'
+import {after, describe, it} from 'node:test'
 
 import {PROJECT_ROOT} from '../support/cli.js'
+import {removeTempDirs, tempDir} from '../support/temp-dirs.js'
 
 const HEAVY = ['undici', '@google-cloud/storage', '@aws-sdk/client-s3', '@azure/storage-blob', '@azure/identity', 'ora', 'execa', '@oclif/core']
+const BUNDLE = path.join(PROJECT_ROOT, 'dist', 'fast-path.bundle.cjs')
+
+after(removeTempDirs)
 
 describe('the fast-path bundle that bin/run.js loads (built by npm run build)', () => {
-  it('is what bin/run.js imports', async () => {
+  it('is what bin/run.js, a CommonJS file, loads', async () => {
     const runner = await readFile(path.join(PROJECT_ROOT, 'bin', 'run.js'), 'utf8')
-    assert.match(runner, /await import\('\.\.\/dist\/fast-path\.bundle\.js'\)/)
+    assert.match(runner, /loadBundle\(path\.join\(__dirname, '\.\.', 'dist', 'fast-path\.bundle\.cjs'\)\)/)
+    assert.deepEqual(JSON.parse(await readFile(path.join(PROJECT_ROOT, 'bin', 'package.json'), 'utf8')), {type: 'commonjs'})
   })
 
-  it('imports only Node built-ins up front, and heavy packages only lazily', async () => {
-    const bundle = await readFile(path.join(PROJECT_ROOT, 'dist', 'fast-path.bundle.js'), 'utf8')
-    const staticImports = [...bundle.matchAll(/^import\s[^;]*?from\s+"([^"]+)";/gm)].map((match) => match[1]!)
-    assert.ok(staticImports.length > 0, 'the bundle has static imports to check')
-    assert.deepEqual(
-      staticImports.filter((specifier) => !specifier.startsWith('node:')),
-      [],
-    )
+  it('is CommonJS that requires only Node built-ins, and reaches packages only through __import()', async () => {
+    const bundle = await readFile(BUNDLE, 'utf8')
+    const required = new Set([...bundle.matchAll(/\brequire\("([^"]+)"\)/g)].map((match) => match[1]!))
+    assert.ok(required.size > 0, 'the bundle has requires to check')
+    assert.deepEqual([...required].filter((specifier) => !specifier.startsWith('node:')), [])
     assert.doesNotMatch(bundle, /^\/\/ node_modules\//m, 'no package is bundled in')
-    const lazyImports = new Set([...bundle.matchAll(/\bimport\("([^"]+)"\)/g)].map((match) => match[1]!))
-    assert.ok([...lazyImports].some((specifier) => specifier.startsWith('undici/')), 'undici is imported lazily, from node_modules')
-    for (const name of HEAVY) {
-      assert.doesNotMatch(bundle, new RegExp(`from "${name}(/[^"]*)?"`), `${name} must not be a static import`)
+    // import() has no loader in code compiled by vm.Script: bin/run.js passes __import instead.
+    assert.doesNotMatch(bundle, /\bimport\s*\(|\bimport\.meta\b/)
+    const imported = new Set([...bundle.matchAll(/\b__import\("([^"]+)"\)/g)].map((match) => match[1]!))
+    assert.ok(imported.has('ora'), 'ora, an ES module, is imported lazily')
+    for (const name of HEAVY) assert.ok(!required.has(name), `${name} must not be required`)
+  })
+
+  it('loads no package, and none of the built-ins that only a download needs, for an up-to-date fetch', async () => {
+    const dir = await tempDir('fast-path-bundle')
+    const file = path.join(dir, 'busybox')
+    const content = Buffer.from('\x7fELF up to date')
+    await mkdir(dir, {recursive: true})
+    await writeFile(file, content)
+    await writeFile(`${file}.sha256`, `${createHash('sha256').update(content).digest('hex')}  busybox\n`)
+    // Preloaded: prints, at exit, the public built-ins and the files loaded after it.
+    const probe = path.join(dir, 'probe.cjs')
+    await writeFile(
+      probe,
+      `const before = new Set(process.moduleLoadList)
+       process.on('exit', () => {
+         const builtins = process.moduleLoadList.filter((m) => !before.has(m) && m.startsWith('NativeModule ') && !m.includes('internal/')).map((m) => m.slice(13))
+         require('node:fs').writeFileSync(${JSON.stringify(path.join(dir, 'loaded.json'))}, JSON.stringify({builtins, files: Object.keys(require.cache).filter((f) => f !== __filename)}))
+       })`,
+    )
+    const run = spawnSync(process.execPath, ['--require', probe, path.join(PROJECT_ROOT, 'bin', 'run.js'), 'fetch', '--out', file, '--from', 'http://127.0.0.1:9/x', '--quiet'], {
+      encoding: 'utf8',
+      env: {HOME: dir, PATH: process.env.PATH},
+      // Files, not pipes: a pipe on stdout or stderr loads node:net by itself.
+      stdio: ['ignore', 'ignore', 'ignore'],
+    })
+    assert.equal(run.status, 0)
+    const loaded = JSON.parse(await readFile(path.join(dir, 'loaded.json'), 'utf8')) as {builtins: string[]; files: string[]}
+    assert.deepEqual(
+      loaded.files.map((f) => path.relative(PROJECT_ROOT, f)),
+      [path.join('bin', 'run.js')],
+      'no package and no file but the entry goes through require (the bundle is compiled by vm.Script)',
+    )
+    for (const name of ['fs/promises', 'v8', 'net', 'http', 'http2', 'assert', 'tls', 'zlib', 'worker_threads', 'child_process']) {
+      assert.ok(!loaded.builtins.includes(name), `node:${name} loaded by an up-to-date fetch: ${loaded.builtins.join(' ')}`)
     }
   })
 })

@@ -1,24 +1,138 @@
 import assert from 'node:assert/strict'
+import {execFile} from 'node:child_process'
+import {readFile} from 'node:fs/promises'
 import http from 'node:http'
+import http2 from 'node:http2'
+import {createRequire} from 'node:module'
 import type {AddressInfo} from 'node:net'
-import {describe, it} from 'node:test'
+import path from 'node:path'
+import {after, before, describe, it} from 'node:test'
+import {promisify} from 'node:util'
 
-import {loadUndici} from '../../src/net/undici-lite.js'
+import {UNDICI_BUNDLE, loadUndici, undiciBundlePath} from '../../src/net/undici-lite.js'
+import {PROJECT_ROOT} from '../support/cli.js'
+
+const run = promisify(execFile)
+const require = createRequire(import.meta.url)
+
+// A server for the requests below: bodies, keep-alive, HEAD, chunked, big headers.
+let server: http.Server
+let origin: string
+
+before(async () => {
+  server = http.createServer({maxHeaderSize: 64 * 1024}, (req, res) => {
+    if (req.url === '/big-header') res.setHeader('x-big', 'a'.repeat(20 * 1024))
+    if (req.url === '/chunked') {
+      res.write('one,')
+      setTimeout(() => res.end('two'), 10)
+      return
+    }
+    res.end(`${req.method} ${req.url} ${req.socket.remotePort}`)
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+})
+
+after(() => server.close())
+
+/**
+ * Runs requests with dist/undici-lite.bundle.cjs in a fresh process and reports
+ * what they returned and which of the modules it is meant to spare got loaded.
+ */
+async function inChild(nodeArgs: string[] = []): Promise<{results: Record<string, unknown>; loaded: string[]; version: string}> {
+  const script = `
+    const {Agent, request, version} = require(${JSON.stringify(undiciBundlePath())})
+    const origin = ${JSON.stringify(origin)}
+    const results = {}
+    async function text(options) {
+      try {
+        const response = await request.call(agent, {method: 'GET', origin, ...options})
+        return response.statusCode + ' ' + (await response.body.text())
+      } catch (error) {
+        return error.code
+      }
+    }
+    const agent = new Agent({keepAliveTimeout: 4000})
+    ;(async () => {
+      results.first = await text({path: '/a?b=1'})
+      results.second = await text({path: '/c'})
+      results.third = await text({path: '/d'})
+      const head = await request.call(agent, {method: 'HEAD', origin, path: '/h'})
+      results.head = head.statusCode + ' ' + head.headers['content-length']
+      await head.body.dump()
+      results.chunked = await text({path: '/chunked'})
+      results.bigHeader = await text({path: '/big-header'})
+      results.refused = await text({origin: 'http://127.0.0.1:9', path: '/'})
+      await agent.close()
+      const loaded = ['assert', 'http', 'http2', '_http_client', 'tls'].filter((name) => process.moduleLoadList.includes('NativeModule ' + name))
+      process.stdout.write(JSON.stringify({results, loaded, version}))
+    })()
+  `
+  const {stdout} = await run(process.execPath, [...nodeArgs, '-e', script], {cwd: PROJECT_ROOT})
+  return JSON.parse(stdout)
+}
 
 describe('undici-lite', () => {
-  it('loads undici 7 Agent and request() from their module paths and makes a request', async () => {
-    const server = http.createServer((req, res) => res.end(`${req.method} ${req.url}`))
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-    const {Agent, request} = await loadUndici()
+  it('loads the bundle that the build makes and makes a request', async () => {
+    const {Agent, request, source} = await loadUndici()
+    assert.equal(source, 'bundle')
     const agent = new Agent()
     try {
-      const {port} = server.address() as AddressInfo
-      const response = await request(agent, {method: 'GET', origin: `http://127.0.0.1:${port}`, path: '/a?b=1'})
+      const response = await request(agent, {method: 'GET', origin, path: '/a?b=1'})
       assert.equal(response.statusCode, 200)
-      assert.equal(await response.body.text(), 'GET /a?b=1')
+      assert.match(await response.body.text(), /^GET \/a\?b=1 \d+$/)
     } finally {
       await agent.close()
-      server.close()
     }
+  })
+
+  it('finds dist/undici-lite.bundle.cjs from src/net and dist/net', () => {
+    assert.equal(undiciBundlePath(), path.join(PROJECT_ROOT, 'dist', UNDICI_BUNDLE))
+  })
+
+  it('bundles the undici that is installed', async () => {
+    const installed = JSON.parse(await readFile(require.resolve('undici/package.json'), 'utf8')) as {version: string}
+    const {version} = await inChild()
+    assert.equal(version, installed.version, 'npm run build after an undici upgrade')
+  })
+
+  // The guard for undici upgrades: if undici starts to use more of node:assert,
+  // node:http or node:http2 than scripts/undici-lite/ provides, the stubs load
+  // the real module (so the CLI still works) and this test fails.
+  it('makes requests without loading node:assert, node:http or node:http2', async () => {
+    const {results, loaded} = await inChild()
+    const [first, second] = [results.first as string, results.second as string]
+    assert.match(first, /^200 GET \/a\?b=1 \d+$/)
+    assert.match(second, /^200 GET \/c \d+$/)
+    const ports = new Set([first, second, results.third as string].map((result) => result.split(' ').at(-1)))
+    assert.ok(ports.size < 3, 'connections are kept alive and reused')
+    assert.match(results.head as string, /^200 /)
+    assert.equal(results.chunked, '200 one,two')
+    assert.equal(results.bigHeader, 'UND_ERR_HEADERS_OVERFLOW', "Node's default 16 KiB limit on response headers")
+    assert.equal(results.refused, 'ECONNREFUSED')
+    assert.deepEqual(loaded, [])
+  })
+
+  it("keeps Node's header limit when --max-http-header-size raises it", async () => {
+    const {results} = await inChild(['--max-http-header-size=65536'])
+    assert.match(results.bigHeader as string, /^200 GET \/big-header/)
+  })
+
+  it("provides node:http's and node:http2's values as Node has them", () => {
+    const stubs = path.join(PROJECT_ROOT, 'scripts', 'undici-lite')
+    const httpStub = require(path.join(stubs, 'node-http.cjs')) as typeof http
+    assert.equal(httpStub.maxHeaderSize, http.maxHeaderSize)
+    assert.equal(httpStub.IncomingMessage, http.IncomingMessage)
+    const http2Stub = require(path.join(stubs, 'node-http2.cjs')) as {constants: Record<string, unknown>}
+    const real = http2.constants as Record<string, unknown>
+    const used = ['HTTP2_HEADER_AUTHORITY', 'HTTP2_HEADER_CONTENT_LENGTH', 'HTTP2_HEADER_EXPECT', 'HTTP2_HEADER_METHOD', 'HTTP2_HEADER_PATH', 'HTTP2_HEADER_PROTOCOL', 'HTTP2_HEADER_SCHEME', 'HTTP2_HEADER_STATUS', 'NGHTTP2_CANCEL', 'NGHTTP2_REFUSED_STREAM'] as const
+    for (const name of used) assert.equal(http2Stub.constants[name], real[name], name)
+    // Anything else comes from the real modules.
+    assert.equal(http2Stub.constants.HTTP2_HEADER_ACCEPT, real.HTTP2_HEADER_ACCEPT)
+    assert.equal(httpStub.STATUS_CODES, http.STATUS_CODES)
+    const assertStub = require(path.join(stubs, 'node-assert.cjs')) as typeof assert
+    assert.doesNotThrow(() => assertStub(true))
+    assert.throws(() => assertStub(false, 'broken'), {code: 'ERR_ASSERTION', message: 'broken'})
+    assert.equal(typeof assertStub.strictEqual, 'function')
   })
 })

@@ -10,7 +10,7 @@ import {checkUpToDate} from './up-to-date.js'
  */
 export function fetchArtifact(request: FetchRequest, events: FetchEvents = {}): Promise<FetchResult> {
   return runService(async () => {
-    const upToDate = await checkUpToDate(request)
+    const upToDate = checkUpToDate(request)
     if (upToDate) return upToDate
     const {download} = await import('./download.js')
     const work = (): Promise<FetchResult> => download(request, events)
