@@ -6,6 +6,7 @@ import path from 'node:path'
 import {after, describe, it} from 'node:test'
 
 import {PROJECT_ROOT} from '../support/cli.js'
+import {FIXTURE_VERSION, busyboxBytes} from '../support/fixtures.js'
 import {removeTempDirs, tempDir} from '../support/temp-dirs.js'
 
 const HEAVY = ['undici', '@google-cloud/storage', '@aws-sdk/client-s3', '@azure/storage-blob', '@azure/identity', 'ora', 'execa', '@oclif/core']
@@ -36,7 +37,8 @@ describe('the fast-path bundle that bin/run.js loads (built by npm run build)', 
   it('loads no package, and none of the built-ins that only a download needs, for an up-to-date fetch', async () => {
     const dir = await tempDir('fast-path-bundle')
     const file = path.join(dir, 'busybox')
-    const content = Buffer.from('\x7fELF up to date')
+    // Up to date means the requested version and arch too: the real fixture, asked for as what it is.
+    const content = await busyboxBytes('amd64')
     await mkdir(dir, {recursive: true})
     await writeFile(file, content)
     await writeFile(`${file}.sha256`, `${createHash('sha256').update(content).digest('hex')}  busybox\n`)
@@ -50,7 +52,7 @@ describe('the fast-path bundle that bin/run.js loads (built by npm run build)', 
          require('node:fs').writeFileSync(${JSON.stringify(path.join(dir, 'loaded.json'))}, JSON.stringify({builtins, files: Object.keys(require.cache).filter((f) => f !== __filename)}))
        })`,
     )
-    const run = spawnSync(process.execPath, ['--require', probe, path.join(PROJECT_ROOT, 'bin', 'run.js'), 'fetch', '--out', file, '--from', 'http://127.0.0.1:9/x', '--quiet'], {
+    const run = spawnSync(process.execPath, ['--require', probe, path.join(PROJECT_ROOT, 'bin', 'run.js'), 'fetch', '--out', file, '--version', FIXTURE_VERSION, '--arch', 'amd64', '--from', 'http://127.0.0.1:9/x', '--quiet'], {
       encoding: 'utf8',
       env: {HOME: dir, PATH: process.env.PATH},
       // Files, not pipes: a pipe on stdout or stderr loads node:net by itself.
