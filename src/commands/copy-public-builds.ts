@@ -11,13 +11,14 @@ import {resolveCopyRequest} from '../services/copy/request.js'
 export default class CopyPublicBuilds extends BaseCommand {
   static override summary = 'Copy the public builds (busybox, kernels, Firecracker) into per-environment buckets, verified.'
 
-  static override description = `Copies every object under each artifact's prefix of the public bucket into the root of its environment bucket: {PREFIX}fc-busybox, {PREFIX}fc-kernels and {PREFIX}fc-versions.
+  static override description = `Copies every object under each artifact's prefix of the public bucket into the root of its environment bucket: {PREFIX}fc-busybox, {PREFIX}fc-kernels and {PREFIX}fc-versions (on Azure, the containers fc-busybox, fc-kernels and fc-versions of one storage account).
 Objects the destination already holds with identical content (sha256 metadata, then crc32c, then md5; never size alone) are skipped. Within one provider the copy is server side; between providers it streams through memory with an in-flight sha256 check, never touching the disk. Every copied object is verified; a sidecar is checked against its object and written only after it.
 Different content at the destination is a conflict (exit 5, left untouched) unless --force. Exit codes: 3 if anything failed integrity, else 5 for a conflict, else 4 for not found, else 1 for any other failure.`
 
   static override examples = [
     '<%= config.bin %> copy-public-builds --from gs://e2b-prod-public-builds --provider gcp --bucket-prefix e2b-staging-',
     '<%= config.bin %> copy-public-builds --from gs://e2b-prod-public-builds --provider aws --bucket-prefix e2b-staging- --artifact busybox --version 1.36.1',
+    '<%= config.bin %> copy-public-builds --from gs://e2b-prod-public-builds --provider azure --storage-account e2bstaging',
     '<%= config.bin %> copy-public-builds --from gs://e2b-prod-public-builds --to busybox=s3://my-busybox --dry-run',
   ]
 
@@ -28,10 +29,11 @@ Different content at the destination is a conflict (exit 5, left untouched) unle
     'dry-run': Flags.boolean({description: 'Report what would be copied; write nothing.'}),
     force: Flags.boolean({description: 'Overwrite destination objects whose content differs.'}),
     from: Flags.string({
-      description: 'The public bucket, as a listable location: gs://bucket, s3://bucket or file:///dir. Default: E2B_ARTIFACTS_PUBLIC_URL, else gs:// of the public bucket.',
+      description: 'The public bucket, as a listable location: gs://bucket, s3://bucket, az://account/container or file:///dir. Default: E2B_ARTIFACTS_PUBLIC_URL, else gs:// of the public bucket.',
       helpValue: 'LOCATION',
     }),
-    provider: Flags.string({description: 'Destination cloud: gcp (gs://) or aws (s3://); needs --bucket-prefix.', options: ['gcp', 'aws']}),
+    provider: Flags.string({description: 'Destination cloud: gcp (gs://) or aws (s3://) with --bucket-prefix; azure (az://) with --storage-account.', options: ['gcp', 'aws', 'azure']}),
+    'storage-account': Flags.string({description: 'Azure storage account for --provider azure: busybox goes to az://NAME/fc-busybox, and so on.', helpValue: 'NAME'}),
     to: Flags.string({description: 'Explicit destination for one artifact; repeatable.', helpValue: 'ARTIFACT=LOCATION', multiple: true}),
     version: Flags.string({description: 'Copy only this version.'}),
   }

@@ -39,6 +39,8 @@ const BLOCKS_IN_FLIGHT = 2
 const MAX_BLOCKS = 50_000
 /** Uploads may take this long per byte on top of the request timeout (DESIGN's floor speed, 1 KiB/s). */
 const UPLOAD_MS_PER_BYTE = 1 / 1024
+/** The OAuth scope of Azure Storage, as the SDK asks for it. */
+const STORAGE_SCOPE = 'https://storage.azure.com/.default'
 /** Copy Blob within one account usually completes at once; otherwise its status is polled this often. */
 const COPY_POLL_MS = 500
 
@@ -329,6 +331,9 @@ export class AzureStore implements Store {
           throw new UsageError(`az://${this.scope.account}: DefaultAzureCredential cannot start: ${firstLine((error as Error).message)}`, {cause: error})
         }
         const bounded = new BoundedCredential(credential, this.scope.account, azureCredentialTimeoutMs())
+        // Get the first token here, under the credential's own deadline: inside a request it would race that
+        // request's shorter timeout, and each retry would start the whole credential chain again.
+        await bounded.getToken(STORAGE_SCOPE)
         service = new sdk.BlobServiceClient(`https://${this.scope.account}.blob.core.windows.net`, bounded, options)
       }
       return {container: service.getContainerClient(this.location.bucket), serviceUrl: service.url.replace(/[?#].*$/, '').replace(/\/+$/, '')}
