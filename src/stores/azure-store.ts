@@ -83,7 +83,7 @@ function firstLine(message: string | undefined): string {
 const CREDENTIAL_ERRORS = new Set(['CredentialUnavailableError', 'AggregateAuthenticationError', 'AuthenticationError', 'AuthenticationRequiredError'])
 const ACCESS_DENIED = new Set(['AuthenticationFailed', 'AuthorizationFailure', 'AuthorizationPermissionMismatch', 'AuthorizationSourceIPMismatch', 'AuthorizationProtocolMismatch', 'InsufficientAccountPermissions', 'AccountIsDisabled', 'KeyBasedAuthenticationNotPermitted'])
 const BAD_CONTENT = new Set(['Md5Mismatch', 'InvalidMd5', 'Crc64Mismatch', 'InvalidBlobOrBlock'])
-const RETRYABLE = new Set(['ServerBusy', 'OperationTimedOut', 'InternalError', 'IncrementalCopyBlobPreviousSnapshotDoesNotExist'])
+const RETRYABLE = new Set(['ServerBusy', 'OperationTimedOut', 'InternalError'])
 
 /** Translates whatever the Azure SDKs throw into the tool's typed errors; `what` says what was being done. */
 export function mapAzureError(error: unknown, what: string, scope: AzureScope): Error {
@@ -116,6 +116,7 @@ export function mapAzureError(error: unknown, what: string, scope: AzureScope): 
   }
   if (status !== undefined) return new OperationalError(`${what}: ${detail} (HTTP ${status})`, {cause: error})
   if (/data corruption failure|received less data/i.test(rest.message ?? '')) return new TransientError(`${what}: the body ended early`, undefined, {cause: error})
+  if (rest.code === 'ENOTFOUND') return new OperationalError(`${what}: no such host for storage account '${scope.account}': check the account name`, {cause: error})
   return classifyNetworkError(error, what)
 }
 
@@ -444,7 +445,8 @@ export class AzureStore implements Store {
   }
 
   private infoFrom(key: string, facts: BlobFacts): ObjectInfo {
-    // Client-written: the lead's trust-boundary work may keep it apart from the service's Content-MD5.
+    // `sha256` is metadata a client wrote; `md5` is the blob's Content-MD5, which the service computed
+    // (Put Blob) or which was declared at commit after the service had checked every block's MD5.
     const sha256 = sha256FromMetadata(facts.metadata?.sha256)
     const md5 = facts.contentMD5 && facts.contentMD5.length === 16 ? Buffer.from(facts.contentMD5).toString('base64') : undefined
     return {
