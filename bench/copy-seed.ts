@@ -6,7 +6,8 @@
  * Sizes come from a fixed seed, so the layout is the same on every machine;
  * when the bucket already holds exactly this layout it is left alone.
  *
- * usage: node --import tsx bench/copy-seed.ts gs://BUCKET
+ * usage: node --import tsx bench/copy-seed.ts gs://BUCKET [N]
+ *        (N: only the first N binaries, for a quick check that the benchmark runs)
  */
 import {createHash, randomBytes} from 'node:crypto'
 
@@ -40,11 +41,11 @@ export function benchLayout(): Array<{key: string; size: number}> {
 }
 
 async function main(): Promise<void> {
-  const target = process.argv[2]
-  if (!target) throw new Error('usage: copy-seed.ts gs://BUCKET')
+  const [target, count] = process.argv.slice(2)
+  if (!target || (count !== undefined && !/^[1-9][0-9]*$/.test(count))) throw new Error('usage: copy-seed.ts gs://BUCKET [N]')
   const store = await openStore(parseLocation(target))
   try {
-    const layout = benchLayout()
+    const layout = count === undefined ? benchLayout() : benchLayout().slice(0, Number(count))
     const existing = new Map<string, number>()
     for await (const object of store.list('')) existing.set(object.key, object.size)
     const complete = existing.size === layout.length * 2 && layout.every(({key, size}) => existing.get(key) === size && existing.has(`${key}.sha256`))

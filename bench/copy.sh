@@ -4,6 +4,7 @@
 # see the same machine state:
 #   gcs-gcs-cold   public bucket → empty GCS env buckets (server-side copies)   target <= 1.0x rclone
 #   gcs-s3-cold    public bucket → empty S3 env buckets (streamed through RAM)  target <= 1.0x rclone
+#   gcs-az-cold    public bucket → empty Azure containers (streamed)           target <= 1.0x rclone
 #   nochange-*     the same copy again onto full env buckets                    target <= 1.0x rclone, 0 bytes moved
 #   peak RSS       /usr/bin/time -f %M of RSS_RUNS cold runs each way          target: largest <= 200 MB
 # "Cold" empties the destination buckets before every run (hyperfine --prepare).
@@ -11,12 +12,19 @@
 # a fake-gcs-server bucket on its filesystem backend (the object data would not
 # fit comfortably in the 2-core bench machine's page cache and the server's heap
 # at once), seeded once by bench/copy-seed.ts and kept in bench/.cache/copy/.
-# S3 is versitygw's posix backend. Both servers listen on loopback only.
+# S3 is versitygw's posix backend; Azure is Azurite (the npm devDependency, with
+# --disableTelemetry) in the account devstoreaccount1, whose containers
+# fc-busybox, fc-kernels and fc-versions `--provider azure` names. Every server
+# listens on loopback only.
 #
 # Prints a table of medians and ratios on stdout (hyperfine's own report goes to
 # stderr) and keeps the raw JSON under bench/results/copy-*/. See bench/README.md.
 #
 # usage: bash bench/copy.sh            (RUNS=3 runs per command and case)
+#        DESTINATIONS="az" BINARIES=6 RUNS=1 RSS_RUNS=1 bash bench/copy.sh
+#                                      (only some destinations, of gcs s3 az; BINARIES=N seeds
+#                                       and copies only the first N binaries, into a bucket of its
+#                                       own: a quick check that the cases run, not a result)
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -25,11 +33,18 @@ cd "$repo"
 
 RUNS=${RUNS:-3}
 RSS_RUNS=${RSS_RUNS:-3}
-PUBLIC=bench-public-builds
+DESTINATIONS=${DESTINATIONS:-gcs s3 az}
+BINARIES=${BINARIES:-}
+PUBLIC=bench-public-builds${BINARIES:+-$BINARIES}
 PREFIX=bench-env-
 CONCURRENCY=8
 S3_KEY=benchaccess
 S3_SECRET=benchsecret123
+AZ_ACCOUNT=devstoreaccount1
+# Azurite's fixed development account key: public, documented by Microsoft, not a secret.
+AZ_KEY='Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=='
+AZ_CONTAINERS=(fc-busybox fc-kernels fc-versions)
+azurite_main="$repo/node_modules/azurite/dist/src/blob/main.js"
 
 cache="$repo/bench/.cache/copy"
 GOBIN=${GOBIN:-$HOME/go/bin}
@@ -47,6 +62,11 @@ for tool in hyperfine rclone fake-gcs-server versitygw curl; do
   command -v "$tool" >/dev/null || die "$tool is not installed (see bench/README.md)"
 done
 [ -x /usr/bin/time ] || die "GNU time (/usr/bin/time) is needed for peak RSS: apt-get install -y time"
+[ -f "$azurite_main" ] || die "azurite is not installed: npm ci (it is a devDependency)"
+[[ -z $BINARIES || $BINARIES =~ ^[1-9][0-9]*$ ]] || die "BINARIES must be a whole number"
+for destination in $DESTINATIONS; do
+  [[ $destination =~ ^(gcs|s3|az)$ ]] || die "unknown destination '$destination' in DESTINATIONS (use gcs, s3 and az)"
+done
 
 if [ ! -f dist/commands/copy-public-builds.js ] || [ ! -f oclif.manifest.json ]; then
   log "dist/ is missing: npm run build"
@@ -93,17 +113,39 @@ pids+=($!)
 s3_port=$(free_port)
 versitygw --access "$S3_KEY" --secret "$S3_SECRET" --port "127.0.0.1:$s3_port" posix "$s3_root" >"$cache/logs/versitygw.log" 2>&1 &
 pids+=($!)
+az_port=$(free_port)
+# --disableTelemetry is not optional: without it Azurite sends telemetry off the machine.
+node "$azurite_main" --blobHost 127.0.0.1 --blobPort "$az_port" --location "$work/azurite" \
+  --loose --skipApiVersionCheck --disableTelemetry >"$cache/logs/azurite.log" 2>&1 &
+pids+=($!)
 wait_for "http://127.0.0.1:$gcs_port/storage/v1/b" fake-gcs-server
 wait_for "http://127.0.0.1:$s3_port/" versitygw
+wait_for "http://127.0.0.1:$az_port/$AZ_ACCOUNT?comp=list" Azurite
 
 # The CLI's stores: fake-gcs-server without credentials, versitygw with its root key.
 export E2B_ARTIFACTS_GCS_ENDPOINT="http://127.0.0.1:$gcs_port"
 export AWS_ENDPOINT_URL_S3="http://127.0.0.1:$s3_port" AWS_ACCESS_KEY_ID=$S3_KEY AWS_SECRET_ACCESS_KEY=$S3_SECRET AWS_REGION=us-east-1
-# rclone's remotes, named gcs: and s3:, on the same servers.
+export AZURE_STORAGE_CONNECTION_STRING="DefaultEndpointsProtocol=http;AccountName=$AZ_ACCOUNT;AccountKey=$AZ_KEY;BlobEndpoint=http://127.0.0.1:$az_port/$AZ_ACCOUNT;"
+# rclone's remotes, named gcs:, s3: and az:, on the same servers.
 export RCLONE_CONFIG=/dev/null
 export RCLONE_CONFIG_GCS_TYPE=gcs RCLONE_CONFIG_GCS_ANONYMOUS=true RCLONE_CONFIG_GCS_ENDPOINT="http://127.0.0.1:$gcs_port/storage/v1/"
 export RCLONE_CONFIG_S3_TYPE=s3 RCLONE_CONFIG_S3_PROVIDER=Other RCLONE_CONFIG_S3_ENDPOINT="http://127.0.0.1:$s3_port" RCLONE_CONFIG_S3_REGION=us-east-1 \
   RCLONE_CONFIG_S3_ACCESS_KEY_ID=$S3_KEY RCLONE_CONFIG_S3_SECRET_ACCESS_KEY=$S3_SECRET RCLONE_CONFIG_S3_FORCE_PATH_STYLE=true
+# rclone 1.60 turns an account and an endpoint into https://ACCOUNT.ENDPOINT, which cannot name Azurite on
+# a loopback port; an account SAS URL can (for an IP host, the first path segment is the account).
+az_sas=$(node -e '
+  const blob = require("@azure/storage-blob")
+  const key = new blob.StorageSharedKeyCredential(process.argv[1], process.argv[2])
+  const values = {
+    expiresOn: new Date(Date.now() + 86_400_000),
+    permissions: blob.AccountSASPermissions.parse("rwdlacup"),
+    protocol: blob.SASProtocol.HttpsAndHttp,
+    resourceTypes: blob.AccountSASResourceTypes.parse("sco").toString(),
+    services: blob.AccountSASServices.parse("b").toString(),
+  }
+  console.log(blob.generateAccountSASQueryParameters(values, key).toString())
+' "$AZ_ACCOUNT" "$AZ_KEY")
+export RCLONE_CONFIG_AZ_TYPE=azureblob RCLONE_CONFIG_AZ_SAS_URL="http://127.0.0.1:$az_port/$AZ_ACCOUNT?$az_sas"
 
 # --- buckets -----------------------------------------------------------------
 
@@ -116,20 +158,31 @@ for bucket in "${env_buckets[@]}"; do
   create_gcs_bucket "$bucket"
   env -u AWS_CA_BUNDLE rclone mkdir "s3:$bucket"
 done
+# The containers exist before either side runs: infrastructure creates them, never the tool.
+for container in "${AZ_CONTAINERS[@]}"; do rclone mkdir "az:$container"; done
 
 log "seeding gs://$PUBLIC (once; kept in $cache/gcs)"
-node --import tsx bench/copy-seed.ts "gs://$PUBLIC"
+node --import tsx bench/copy-seed.ts "gs://$PUBLIC" $BINARIES
 
 # Both servers keep each bucket as a directory of plain files: emptying it is a
 # local delete, so --prepare costs neither side any requests.
 empty_gcs="find $(printf "$cache/gcs/%s " "${env_buckets[@]}") -mindepth 1 -delete"
 empty_s3="find $(printf "$s3_root/%s " "${env_buckets[@]}") -mindepth 1 -delete"
+# Azurite keeps blobs in its own database, so its containers are emptied through the API (still before the timing starts).
+empty_az="$(printf 'rclone delete --checkers 16 az:%s && ' "${AZ_CONTAINERS[@]}") true"
 
-tool() { # provider: the command line hyperfine runs
-  echo "node $app/bin/run.js copy-public-builds --from gs://$PUBLIC --provider $1 --bucket-prefix $PREFIX --concurrency $CONCURRENCY --quiet"
+provider_of() { # destination → --provider
+  case $1 in gcs) echo gcp ;; s3) echo aws ;; az) echo azure ;; esac
 }
-baseline() { # gcs|s3
-  echo "bash $repo/bench/copy-rclone.sh $1 $PREFIX $PUBLIC"
+tool() { # destination: the command line hyperfine runs
+  local target="--bucket-prefix $PREFIX"
+  [ "$1" = az ] && target="--storage-account $AZ_ACCOUNT"
+  echo "node $app/bin/run.js copy-public-builds --from gs://$PUBLIC --provider $(provider_of "$1") $target --concurrency $CONCURRENCY --quiet"
+}
+baseline() { # destination
+  local prefix=$PREFIX
+  [ "$1" = az ] && prefix=''
+  echo "bash $repo/bench/copy-rclone.sh $1 '$prefix' $PUBLIC"
 }
 
 results="$repo/bench/results/copy-$(date +%Y%m%d-%H%M%S)"
@@ -142,7 +195,7 @@ mkdir -p "$results"
   echo "cpus: $(nproc)"
   echo "load: $(cut -d' ' -f1-3 /proc/loadavg)"
   echo "commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
-  echo "runs: $RUNS, concurrency: $CONCURRENCY"
+  echo "runs: $RUNS, concurrency: $CONCURRENCY, destinations: $DESTINATIONS, binaries: ${BINARIES:-all}"
 } >"$results/env.txt"
 
 hf() { # name prepare tool-cmd baseline-cmd
@@ -154,8 +207,11 @@ hf() { # name prepare tool-cmd baseline-cmd
 
 # --- cold copies ---------------------------------------------------------------
 
-hf gcs-gcs-cold "$empty_gcs" "$(tool gcp)" "$(baseline gcs)"
-hf gcs-s3-cold "$empty_s3" "$(tool aws)" "$(baseline s3)"
+# gcs-gcs-cold, gcs-s3-cold, gcs-az-cold
+for destination in $DESTINATIONS; do
+  empty="empty_$destination"
+  hf "gcs-$destination-cold" "${!empty}" "$(tool "$destination")" "$(baseline "$destination")"
+done
 
 # --- peak RSS of RSS_RUNS cold runs each way ------------------------------------------
 
@@ -163,49 +219,59 @@ rss() { # command...: peak RSS in KiB
   /usr/bin/time -f %M -o "$work/rss" "$@" >/dev/null 2>"$work/rss.err" || die "$* failed: $(cat "$work/rss.err")"
   cat "$work/rss"
 }
+# JSON of the samples: {"tool": {"gcs": [...], ...}, "rclone": {...}}, one key per destination.
+json_samples() { # side
+  local side=$1 sep='' out='{'
+  for destination in $DESTINATIONS; do
+    out+="$sep\"$destination\": [${samples[${side}_$destination]}]"
+    sep=', '
+  done
+  echo "$out}"
+}
 log "peak RSS ($RSS_RUNS cold runs each)"
-declare -A rss_kib
-for side in gcp:gcs aws:s3; do
-  provider=${side%%:*} remote=${side#*:}
-  empty="empty_$remote"
+declare -A samples
+for destination in $DESTINATIONS; do
+  empty="empty_$destination"
   for _ in $(seq "$RSS_RUNS"); do
     bash -c "${!empty}"
     # shellcheck disable=SC2046
-    rss_kib[tool_$remote]+="${rss_kib[tool_$remote]:+,}$(rss $(tool "$provider"))"
+    samples[tool_$destination]+="${samples[tool_$destination]:+,}$(rss $(tool "$destination"))"
     bash -c "${!empty}"
     # rclone is a child of bash here; GNU time reports the largest of them.
-    # shellcheck disable=SC2046
-    rss_kib[rclone_$remote]+="${rss_kib[rclone_$remote]:+,}$(rss $(baseline "$remote"))"
+    samples[rclone_$destination]+="${samples[rclone_$destination]:+,}$(rss bash -c "$(baseline "$destination")")"
   done
 done
-printf '{"tool": {"gcs": [%s], "s3": [%s]}, "rclone": {"gcs": [%s], "s3": [%s]}}\n' \
-  "${rss_kib[tool_gcs]}" "${rss_kib[tool_s3]}" "${rss_kib[rclone_gcs]}" "${rss_kib[rclone_s3]}" >"$results/rss.json"
+printf '{"tool": %s, "rclone": %s}\n' "$(json_samples tool)" "$(json_samples rclone)" >"$results/rss.json"
 
 # --- no-change re-runs onto buckets the tool filled --------------------------------
 
-for side in gcp:gcs aws:s3; do
-  provider=${side%%:*} remote=${side#*:}
-  empty="empty_$remote"
+for destination in $DESTINATIONS; do
+  empty="empty_$destination"
   bash -c "${!empty}"
   # shellcheck disable=SC2046
-  $(tool "$provider") 2>/dev/null || die "filling the $remote env buckets failed"
-  hf "nochange-$remote" "" "$(tool "$provider")" "$(baseline "$remote")"
+  $(tool "$destination") 2>/dev/null || die "filling the $destination env buckets failed"
+  hf "nochange-$destination" "" "$(tool "$destination")" "$(baseline "$destination")"
 done
 
 # Bytes moved by one more re-run of each: the tool's JSON summary, rclone's final stats.
 declare -A moved
 sum_rclone_bytes() { grep -o '"stats":{"bytes":[0-9]*' | grep -o '[0-9]*$' | awk '{ total += $1 } END { print total + 0 }'; }
-for side in gcp:gcs aws:s3; do
-  provider=${side%%:*} remote=${side#*:}
+for destination in $DESTINATIONS; do
   # shellcheck disable=SC2046
   # Into a file, not a pipe: the CLI exits right after writing, and a pipe would cut a long document short.
-  $(tool "$provider") --json >"$work/report.json"
-  moved[tool_$remote]=$(node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).summary.bytesCopied)' "$work/report.json")
-  # shellcheck disable=SC2046
-  moved[rclone_$remote]=$($(baseline "$remote") --use-json-log -v --stats 1h 2>&1 | sum_rclone_bytes)
+  $(tool "$destination") --json >"$work/report.json"
+  moved[tool_$destination]=$(node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).summary.bytesCopied)' "$work/report.json")
+  moved[rclone_$destination]=$(bash -c "$(baseline "$destination") --use-json-log -v --stats 1h" 2>&1 | sum_rclone_bytes)
 done
-printf '{"tool": {"gcs": %s, "s3": %s}, "rclone": {"gcs": %s, "s3": %s}}\n' \
-  "${moved[tool_gcs]}" "${moved[tool_s3]}" "${moved[rclone_gcs]}" "${moved[rclone_s3]}" >"$results/bytes.json"
+bytes_json() { # side
+  local side=$1 sep='' out='{'
+  for destination in $DESTINATIONS; do
+    out+="$sep\"$destination\": ${moved[${side}_$destination]}"
+    sep=', '
+  done
+  echo "$out}"
+}
+printf '{"tool": %s, "rclone": %s}\n' "$(bytes_json tool)" "$(bytes_json rclone)" >"$results/bytes.json"
 
 node --import tsx bench/copy-summarize.ts "$results"
 echo "raw results: ${results#"$repo"/}" >&2

@@ -114,6 +114,23 @@ export function proxySettings(): ProxySettings | undefined {
   return {...(httpProxy ? {httpProxy} : {}), ...(httpsProxy ? {httpsProxy} : {}), noProxy: pick('no_proxy') ?? ''}
 }
 
+/**
+ * Azure Blob's connection string (what Azurite and `az storage account
+ * show-connection-string` give). A secret: it carries an account key or a SAS.
+ * When unset, az:// locations use DefaultAzureCredential.
+ */
+export function azureConnectionString(): NamedSetting | undefined {
+  return firstSet('AZURE_STORAGE_CONNECTION_STRING')
+}
+
+/**
+ * How long getting an Azure token (az login, managed or workload identity) may
+ * take before the tool gives up: the managed-identity probe must never hang a run.
+ */
+export function azureCredentialTimeoutMs(): number {
+  return wholeNumber('E2B_ARTIFACTS_AZURE_CREDENTIAL_TIMEOUT_MS', 20_000, 1)
+}
+
 /** GitHub, following the Actions conventions (GHES sets both URLs). */
 export interface GithubSettings {
   readonly apiUrl: NamedSetting
@@ -222,7 +239,13 @@ const SECRET_VARIABLES = [
   'AZURE_STORAGE_SAS_TOKEN',
 ]
 
+/** Parts of a connection string that are secrets on their own, should a message echo one without the rest. */
+const CONNECTION_STRING_SECRETS = /(?:^|;)\s*(?:AccountKey|SharedAccessSignature)\s*=([^;]+)/gi
+
 /** The values of secret variables that are set (long enough to redact without mangling ordinary text). */
 export function secretValues(): string[] {
-  return SECRET_VARIABLES.map((name) => env()[name]).filter((value): value is string => value !== undefined && value.length >= 4)
+  const values = SECRET_VARIABLES.map((name) => env()[name])
+  const connectionString = env().AZURE_STORAGE_CONNECTION_STRING ?? ''
+  for (const match of connectionString.matchAll(CONNECTION_STRING_SECRETS)) values.push(match[1]?.trim())
+  return values.filter((value): value is string => value !== undefined && value.length >= 4)
 }

@@ -30,6 +30,10 @@ export async function openStore(location: Location, root = ''): Promise<Store> {
       const {S3Store} = await import('./s3-store.js')
       return new S3Store(location, root)
     }
+    case 'az': {
+      const {AzureStore} = await import('./azure-store.js')
+      return new AzureStore(location, root)
+    }
     default: {
       throw new UsageError(`${location.display}: ${location.scheme} locations are not supported by this command yet`)
     }

@@ -1,7 +1,7 @@
 /**
  * `copy-public-builds` end to end: the real CLI as a subprocess, copying a
- * seeded public layout between file://, fake-gcs-server (gs://) and versitygw
- * (s3://) buckets on loopback. Seeding goes through the store classes, so the
+ * seeded public layout between file://, fake-gcs-server (gs://), versitygw
+ * (s3://) buckets and Azurite (az://) containers on loopback. Seeding goes through the store classes, so the
  * objects carry sha256 metadata exactly as `upload` writes them.
  */
 import assert from 'node:assert/strict'
@@ -14,6 +14,7 @@ import {CATALOG, type ArtifactName} from '../../src/core/catalog.js'
 import {parseLocation} from '../../src/core/location.js'
 import {openStore} from '../../src/stores/open-store.js'
 import type {Store} from '../../src/stores/store.js'
+import {azuriteServer} from '../support/azurite.js'
 import {type CliResult, runCli} from '../support/cli.js'
 import {gcsServer, s3Server} from '../support/cloud-servers.js'
 import {busyboxBytes} from '../support/fixtures.js'
@@ -45,6 +46,18 @@ async function gcsBackend(): Promise<Backend> {
 async function s3Backend(): Promise<Backend> {
   const server = await s3Server()
   return {createBucket: (bucket) => server.createBucket(bucket), env: () => server.env, metadata: true, name: 's3', provider: 'aws', url: (bucket) => `s3://${bucket}`}
+}
+
+/** Azurite's one account; containers stand for buckets (named with --to, since --provider azure names fixed containers). */
+async function azureBackend(): Promise<Backend> {
+  const server = await azuriteServer()
+  return {
+    createBucket: (container) => server.createContainer(container),
+    env: () => server.env,
+    metadata: true,
+    name: 'azure',
+    url: (container) => `az://${server.account}/${container}`,
+  }
 }
 
 async function fileBackend(): Promise<Backend> {
@@ -320,6 +333,72 @@ describe('copy-public-builds: a streamed copy checks the content in flight', () 
   })
 })
 
+describe('copy-public-builds --provider azure --storage-account', () => {
+  const containers = Object.values(CATALOG).map((artifact) => artifact.envSuffix)
+
+  /** Upstream's fixed container names in Azurite's one account, emptied (containers stay: the tool never creates them). */
+  async function emptyUpstreamContainers(): Promise<void> {
+    const server = await azuriteServer()
+    const {BlobServiceClient} = await import('@azure/storage-blob')
+    const service = BlobServiceClient.fromConnectionString(server.connectionString)
+    for (const name of containers) {
+      const container = service.getContainerClient(name)
+      await container.createIfNotExists()
+      for await (const blob of container.listBlobsFlat()) await container.deleteBlob(blob.name)
+    }
+  }
+
+  it('copies each artifact into fc-busybox, fc-kernels and fc-versions of the account, then nothing on a re-run', async () => {
+    const server = await azuriteServer()
+    await emptyUpstreamContainers()
+    const publicBucket = `pub-${RUN}-provider-azure`
+    await gcs.createBucket(publicBucket)
+    const layout = await publicLayout()
+    await seed(await storeAt(gcs.url(publicBucket)), layout)
+    const args = ['copy-public-builds', '--from', gcs.url(publicBucket), '--provider', 'azure', '--storage-account', server.account, '--json']
+    const env = {...gcs.env(), ...azure.env()}
+    const result = await runCli(args, {env, timeoutMs: 120_000})
+    assert.equal(result.code, 0, result.stderr)
+    const report = parseReport(result) as CopyJson & {destinations: Record<string, string>}
+    assert.deepEqual(report.destinations, {busybox: `az://${server.account}/fc-busybox`, firecracker: `az://${server.account}/fc-versions`, kernel: `az://${server.account}/fc-kernels`})
+    assert.equal(report.summary.copied, layout.size)
+    for (const [publicKey, body] of layout) {
+      const {artifact, key} = split(publicKey)
+      const store = await storeAt(`az://${server.account}/${CATALOG[artifact].envSuffix}`)
+      assert.ok((await readAll(store, key))?.equals(body), `${store.display}/${key}`)
+      assert.equal((await store.stat(key))?.sha256, sha(body))
+    }
+    const again = parseReport(await runCli(args, {env, timeoutMs: 120_000}))
+    assert.deepEqual([again.summary.copied, again.summary.bytesCopied, again.summary.skipped], [0, 0, layout.size])
+  })
+})
+
+describe('copy-public-builds: a missing Azure container', () => {
+  it('exits 4 naming the destination container, copies nothing, and creates no container', async () => {
+    const server = await azuriteServer()
+    const publicBucket = `pub-${RUN}-no-container`
+    await gcs.createBucket(publicBucket)
+    const body = randomBytes(1000)
+    await seed(await storeAt(gcs.url(publicBucket)), new Map([['kernels/6.1.158/amd64/vmlinux.bin', body]]))
+    const missing = `missing-${RUN}-fc-kernels`
+    const result = await runCli(['copy-public-builds', '--from', gcs.url(publicBucket), '--to', `kernel=az://${server.account}/${missing}`], {env: {...gcs.env(), ...azure.env()}})
+    assert.equal(result.code, 4, result.stderr)
+    assert.match(result.stderr, new RegExp(`container '${missing}' does not exist in storage account '${server.account}' \\(e2b-artifacts never creates containers`))
+    const {BlobServiceClient} = await import('@azure/storage-blob')
+    assert.equal(await BlobServiceClient.fromConnectionString(server.connectionString).getContainerClient(missing).exists(), false)
+  })
+
+  it('exits 4 naming the source container', async () => {
+    const server = await azuriteServer()
+    const missing = `missing-${RUN}-public`
+    const target = `${RUN}-present-fc-kernels`
+    await azure.createBucket(target)
+    const result = await runCli(['copy-public-builds', '--from', `az://${server.account}/${missing}`, '--to', `kernel=az://${server.account}/${target}`], {env: azure.env()})
+    assert.equal(result.code, 4, result.stderr)
+    assert.match(result.stderr, new RegExp(`container '${missing}' does not exist in storage account '${server.account}'`))
+  })
+})
+
 describe('copy-public-builds: usage errors', () => {
   it('rejects an https source that cannot be listed, naming the one https form that can', async () => {
     const result = await runCli(['copy-public-builds', '--from', 'https://mirror.example.com/e2b-artifact-binaries', '--provider', 'gcp', '--bucket-prefix', 'x-'])
@@ -328,11 +407,16 @@ describe('copy-public-builds: usage errors', () => {
   })
 
   for (const [args, message] of [
-    [['--from', 'file:///tmp/x'], /no destination: pass --provider gcp\|aws with --bucket-prefix PREFIX, or --to ARTIFACT=LOCATION/],
+    [['--from', 'file:///tmp/x'], /no destination: pass --provider gcp\|aws with --bucket-prefix PREFIX, --provider azure with --storage-account NAME, or --to ARTIFACT=LOCATION/],
     [['--from', 'file:///tmp/x', '--provider', 'gcp'], /--provider needs --bucket-prefix PREFIX/],
     [['--from', 'file:///tmp/x', '--to', 'busybox'], /invalid --to 'busybox': expected ARTIFACT=LOCATION/],
     [['--from', 'file:///tmp/x', '--to', 'busybox=/tmp/y', '--artifact', 'kernel'], /no destination for kernel: add --to kernel=LOCATION/],
-    [['--from', 'file:///tmp/x', '--provider', 'gcp', '--bucket-prefix', 'x-', '--to', 'busybox=/tmp/y'], /use either --provider with --bucket-prefix, or --to pairs, not both/],
+    [['--from', 'file:///tmp/x', '--provider', 'gcp', '--bucket-prefix', 'x-', '--to', 'busybox=/tmp/y'], /use either --provider with --bucket-prefix \(or --storage-account\), or --to pairs, not both/],
+    [['--from', 'file:///tmp/x', '--provider', 'azure'], /--provider azure needs --storage-account NAME/],
+    [['--from', 'file:///tmp/x', '--provider', 'azure', '--bucket-prefix', 'x-'], /--provider azure takes --storage-account NAME, not --bucket-prefix/],
+    [['--from', 'file:///tmp/x', '--to', 'busybox=/tmp/y', '--storage-account', 'acct'], /--storage-account needs --provider azure/],
+    [['--from', 'file:///tmp/x', '--provider', 'gcp', '--bucket-prefix', 'x-', '--storage-account', 'acct'], /--storage-account goes with --provider azure, not gcp/],
+    [['--from', 'file:///tmp/x', '--provider', 'azure', '--storage-account', 'Not_An_Account'], /invalid --storage-account 'Not_An_Account': an Azure storage account name is 3 to 24 lowercase letters and digits/],
   ] as const) {
     it(`exits 2 for ${args.slice(2).join(' ') || 'no destination'}`, async () => {
       const result = await runCli(['copy-public-builds', ...args])
@@ -345,11 +429,12 @@ describe('copy-public-builds: usage errors', () => {
 let files: Backend
 let gcs: Backend
 let s3: Backend
+let azure: Backend
 
 before(async () => {
-  ;[files, gcs, s3] = await Promise.all([fileBackend(), gcsBackend(), s3Backend()])
+  ;[files, gcs, s3, azure] = await Promise.all([fileBackend(), gcsBackend(), s3Backend(), azureBackend()])
   // Stores opened in this process (to seed and inspect buckets) reach the same servers as the CLI.
-  Object.assign(process.env, gcs.env(), s3.env())
+  Object.assign(process.env, gcs.env(), s3.env(), azure.env())
 })
 
 after(async () => {
@@ -361,3 +446,5 @@ copySuite('file to file', () => ({destination: files, source: files}))
 copySuite('gcs to gcs', () => ({destination: gcs, source: gcs}))
 copySuite('gcs to s3', () => ({destination: s3, source: gcs}))
 copySuite('s3 to gcs', () => ({destination: gcs, source: s3}))
+copySuite('gcs to azure', () => ({destination: azure, source: gcs}))
+copySuite('azure to azure', () => ({destination: azure, source: azure}))

@@ -1,6 +1,6 @@
 /**
- * `fetch --from gs://…` and `--from s3://…` through the real CLI, against
- * fake-gcs-server and versitygw, in both bucket layouts.
+ * `fetch --from gs://…`, `--from s3://…` and `--from az://…` through the real
+ * CLI, against fake-gcs-server, versitygw and Azurite, in both bucket layouts.
  */
 import assert from 'node:assert/strict'
 import {createHash} from 'node:crypto'
@@ -13,6 +13,7 @@ import {parseLocation} from '../../src/core/location.js'
 import {formatSidecar} from '../../src/integrity/sidecar.js'
 import {openStore} from '../../src/stores/open-store.js'
 import type {Store} from '../../src/stores/store.js'
+import {azuriteServer} from '../support/azurite.js'
 import {runCli} from '../support/cli.js'
 import {gcsServer, s3Server, uniqueBucket} from '../support/cloud-servers.js'
 import {FIXTURE_VERSION as V, busyboxBytes} from '../support/fixtures.js'
@@ -21,16 +22,27 @@ import {listFiles, removeTempDirs, tempDir} from '../support/temp-dirs.js'
 const sha = (data: Buffer): string => createHash('sha256').update(data).digest('hex')
 
 interface Provider {
-  readonly scheme: 'gs' | 's3'
+  readonly scheme: 'gs' | 's3' | 'az'
   env: Record<string, string>
   createBucket(name: string): Promise<void>
+  /** The location of a bucket (for az://, a container of the emulator's account). */
+  url(bucket: string): string
+}
+
+async function providerFor(scheme: Provider['scheme']): Promise<Provider> {
+  if (scheme === 'az') {
+    const azurite = await azuriteServer()
+    return {createBucket: (name) => azurite.createContainer(name), env: azurite.env, scheme, url: (bucket) => `az://${azurite.account}/${bucket}`}
+  }
+  const server = scheme === 'gs' ? await gcsServer() : await s3Server()
+  return {createBucket: (name) => server.createBucket(name), env: server.env, scheme, url: (bucket) => `${scheme}://${bucket}`}
 }
 
 /** Puts a binary and its sidecar at `{root}{version}/{arch}/busybox` in a fresh bucket. */
 async function seed(provider: Provider, bucket: string, root: string, binary: Buffer, sidecarDigest = sha(binary)): Promise<void> {
   await provider.createBucket(bucket)
   Object.assign(process.env, provider.env)
-  const store: Store = await openStore(parseLocation(`${provider.scheme}://${bucket}`))
+  const store: Store = await openStore(parseLocation(provider.url(bucket)))
   try {
     const key = `${root}${V}/amd64/busybox`
     const sidecar = Buffer.from(formatSidecar(sidecarDigest, 'busybox'))
@@ -54,7 +66,7 @@ async function sdkLoadRecorder(dir: string): Promise<{nodeOptions: string; log: 
     `import {appendFileSync} from 'node:fs'
 export async function resolve(specifier, context, next) {
   const result = await next(specifier, context)
-  if (/@google-cloud[\\\\/]storage|@aws-sdk[\\\\/]client-s3/.test(result.url)) appendFileSync(${JSON.stringify(log)}, result.url + '\\n')
+  if (/@google-cloud[\\\\/]storage|@aws-sdk[\\\\/]client-s3|@azure[\\\\/](storage-blob|identity)/.test(result.url)) appendFileSync(${JSON.stringify(log)}, result.url + '\\n')
   return result
 }
 `,
@@ -76,13 +88,12 @@ after(async () => {
   await removeTempDirs()
 })
 
-for (const scheme of ['gs', 's3'] as const) {
+for (const scheme of ['gs', 's3', 'az'] as const) {
   describe(`fetch --from ${scheme}://`, () => {
     let provider: Provider
 
     before(async () => {
-      const server = scheme === 'gs' ? await gcsServer() : await s3Server()
-      provider = {createBucket: (name) => server.createBucket(name), env: server.env, scheme}
+      provider = await providerFor(scheme)
     })
 
     async function fetchInto(from: string, extraEnv: Record<string, string> = {}): Promise<{dir: string; out: string; result: Awaited<ReturnType<typeof runCli>>}> {
@@ -102,7 +113,7 @@ for (const scheme of ['gs', 's3'] as const) {
     it('fetches from the public layout ({bucket}/busybox/{v}/{arch}/busybox)', async () => {
       const bucket = uniqueBucket('pub')
       await seed(provider, bucket, 'busybox/', amd64)
-      const {dir, out, result} = await fetchInto(`${scheme}://${bucket}`)
+      const {dir, out, result} = await fetchInto(provider.url(bucket))
       assert.equal(result.code, 0, result.stderr)
       await assertInstalled(dir, out)
     })
@@ -110,7 +121,7 @@ for (const scheme of ['gs', 's3'] as const) {
     it('fetches from an env bucket ({prefix}fc-busybox/{v}/{arch}/busybox)', async () => {
       const bucket = `${uniqueBucket('env')}-fc-busybox`
       await seed(provider, bucket, '', amd64)
-      const {dir, out, result} = await fetchInto(`${scheme}://${bucket}`)
+      const {dir, out, result} = await fetchInto(provider.url(bucket))
       assert.equal(result.code, 0, result.stderr)
       await assertInstalled(dir, out)
     })
@@ -121,7 +132,7 @@ for (const scheme of ['gs', 's3'] as const) {
       const dir = await tempDir(`fetch-${scheme}-fast`)
       const recorder = await sdkLoadRecorder(await tempDir('sdk-hooks'))
       const out = path.join(dir, 'busybox')
-      const args = ['fetch', '--version', V, '--arch', 'amd64', '--from', `${scheme}://${bucket}`, '--out', out]
+      const args = ['fetch', '--version', V, '--arch', 'amd64', '--from', provider.url(bucket), '--out', out]
       const first = await runCli(args, {cwd: dir, env: {...provider.env, NODE_OPTIONS: recorder.nodeOptions}})
       assert.equal(first.code, 0, first.stderr)
       assert.notEqual(await readFile(recorder.log, 'utf8'), '', 'the download itself loads the SDK (the recorder works)')
@@ -135,7 +146,7 @@ for (const scheme of ['gs', 's3'] as const) {
     it('refuses a binary whose sidecar disagrees: exit 3, nothing installed', async () => {
       const bucket = uniqueBucket('bad')
       await seed(provider, bucket, 'busybox/', amd64, sha(arm64))
-      const {dir, out, result} = await fetchInto(`${scheme}://${bucket}`)
+      const {dir, out, result} = await fetchInto(provider.url(bucket))
       assert.equal(result.code, 3, result.stderr)
       assert.match(result.stderr, /sidecar/)
       await assert.rejects(stat(out), {code: 'ENOENT'})
@@ -146,7 +157,7 @@ for (const scheme of ['gs', 's3'] as const) {
       const bucket = uniqueBucket('none')
       await seed(provider, bucket, 'busybox/', amd64)
       const dir = await tempDir(`fetch-${scheme}-none`)
-      const result = await runCli(['fetch', '--version', '9.9.9', '--arch', 'amd64', '--from', `${scheme}://${bucket}`, '--out', path.join(dir, 'busybox')], {cwd: dir, env: provider.env})
+      const result = await runCli(['fetch', '--version', '9.9.9', '--arch', 'amd64', '--from', provider.url(bucket), '--out', path.join(dir, 'busybox')], {cwd: dir, env: provider.env})
       assert.equal(result.code, 4, result.stderr)
       assert.deepEqual(await readdir(dir), [])
     })

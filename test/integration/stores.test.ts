@@ -1,6 +1,6 @@
 /**
  * One contract for every writable store, run against the real thing: a local
- * directory, fake-gcs-server (GCS) and versitygw (S3).
+ * directory, fake-gcs-server (GCS), versitygw (S3) and Azurite (Azure Blob).
  */
 import assert from 'node:assert/strict'
 import {execFile} from 'node:child_process'
@@ -19,6 +19,7 @@ import {openStore} from '../../src/stores/open-store.js'
 import {readHead} from '../../src/stores/ops/read-small.js'
 import type {BucketLocation} from '../../src/core/location.js'
 import type {ObjectInfo, Store, WriteOptions} from '../../src/stores/store.js'
+import {azuriteServer} from '../support/azurite.js'
 import {gcsServer, s3Server, uniqueBucket} from '../support/cloud-servers.js'
 import {FIXTURE_VERSION, busyboxBytes} from '../support/fixtures.js'
 import {listFiles, removeTempDirs, tempDir} from '../support/temp-dirs.js'
@@ -89,10 +90,20 @@ async function s3Stores(): Promise<[Store, Store]> {
   return [await openStore(parseLocation(`s3://${first}/base`), 'root'), await openStore(parseLocation(`s3://${second}`))]
 }
 
+async function azureStores(): Promise<[Store, Store]> {
+  const server = await azuriteServer()
+  Object.assign(process.env, server.env)
+  const [first, second] = [uniqueBucket('contract'), uniqueBucket('contract')]
+  await server.createContainer(first)
+  await server.createContainer(second)
+  return [await openStore(parseLocation(`az://${server.account}/${first}/base`), 'root'), await openStore(parseLocation(`az://${server.account}/${second}`))]
+}
+
 const CASES: StoreCase[] = [
   {name: 'FileStore (local directory)', open: fileStores, recordsSha256: false},
   {name: 'GcsStore (fake-gcs-server)', open: gcsStores, recordsSha256: true},
   {name: 'S3Store (versitygw)', open: s3Stores, recordsSha256: true},
+  {name: 'AzureStore (Azurite)', open: azureStores, recordsSha256: true},
 ]
 
 after(async () => {
@@ -234,11 +245,86 @@ describe('copyWithin across providers', () => {
     const [gcs] = await gcsStores()
     const [s3] = await s3Stores()
     const [file] = await fileStores()
+    const [azure] = await azureStores()
     const data = Buffer.from('x')
     await gcs.write('k', data, absent(data))
+    await azure.write('k', data, absent(data))
     assert.equal(await s3.copyWithin?.(gcs, 'k', 'k', absent(data)), undefined)
     assert.equal(await gcs.copyWithin?.(file, 'k', 'k', absent(data)), undefined)
+    assert.equal(await azure.copyWithin?.(gcs, 'k', 'k2', absent(data)), undefined)
+    assert.equal(await gcs.copyWithin?.(azure, 'k', 'k2', absent(data)), undefined)
+    assert.equal(await azure.stat('k2'), undefined)
     await s3.close?.()
+    await azure.close?.()
+  })
+})
+
+describe('AzureStore block path (large objects)', () => {
+  let store: Store
+  let container: string
+
+  before(async () => {
+    const server = await azuriteServer()
+    Object.assign(process.env, server.env)
+    container = uniqueBucket('blocks')
+    await server.createContainer(container)
+    store = await openStore(parseLocation(`az://${server.account}/${container}`))
+  })
+
+  after(async () => {
+    await store.close?.()
+  })
+
+  it('stages blocks, commits them once, and records sha256 and the md5 of the whole', async () => {
+    const data = randomBytes(9 * 1024 * 1024 + 17)
+    const info = await store.write('big', streamOf(data, 5), absent(data))
+    assert.equal(info.sha256, sha256(data))
+    assert.equal(info.md5, createHash('md5').update(data).digest('base64'))
+    assert.equal(info.size, data.length)
+    assert.deepEqual(await store.stat('big'), info)
+    assert.deepEqual(await readAll(store, 'big'), data)
+    const {BlobServiceClient} = await import('@azure/storage-blob')
+    const blob = BlobServiceClient.fromConnectionString(process.env.AZURE_STORAGE_CONNECTION_STRING!).getContainerClient(container).getBlockBlobClient('big')
+    const blocks = await blob.getBlockList('committed')
+    assert.deepEqual(blocks.committedBlocks?.map((block) => block.size), [4 * 1024 * 1024, 4 * 1024 * 1024, 1024 * 1024 + 17])
+    await assert.rejects(store.write('big', streamOf(data), absent(data)), ConflictError)
+    const replacement = randomBytes(8 * 1024 * 1024 + 1)
+    assert.equal((await store.write('big', streamOf(replacement), overwrite(replacement))).sha256, sha256(replacement))
+    assert.deepEqual(await readAll(store, 'big'), replacement)
+  })
+
+  it('never commits content that does not match, nor a body that fails', async () => {
+    const declared = randomBytes(9 * 1024 * 1024)
+    const actual = Buffer.from(declared)
+    actual[actual.length - 1]! ^= 1
+    await assert.rejects(store.write('bad', streamOf(actual), absent(declared)), IntegrityError)
+    await assert.rejects(store.write('bad', failingStreamOf(declared), absent(declared)), /upstream content check failed/)
+    await assert.rejects(store.write('bad', streamOf(declared.subarray(1)), absent(declared)), /body ended after/)
+    assert.equal(await store.stat('bad'), undefined)
+    assert.deepEqual(await keys(store, 'bad'), [])
+  })
+})
+
+describe('AzureStore with a missing container', () => {
+  it('fails every operation with NotFoundError naming the container and the account, and creates nothing', async () => {
+    const server = await azuriteServer()
+    Object.assign(process.env, server.env)
+    const container = uniqueBucket('missing')
+    const store = await openStore(parseLocation(`az://${server.account}/${container}/prefix`))
+    const named = new RegExp(`container '${container}' does not exist in storage account '${server.account}'.*never creates containers`)
+    const data = Buffer.from('content')
+    for (const attempt of [
+      () => store.stat('k'),
+      () => store.read('k'),
+      () => store.write('k', data, absent(data)),
+      () => store.write('k', randomBytes(9 * 1024 * 1024), absent(randomBytes(9 * 1024 * 1024))),
+      () => keys(store, ''),
+      () => store.remove('k'),
+    ]) {
+      await assert.rejects(attempt(), (error: unknown) => error instanceof NotFoundError && named.test(error.message))
+    }
+    const {BlobServiceClient} = await import('@azure/storage-blob')
+    assert.equal(await BlobServiceClient.fromConnectionString(server.connectionString).getContainerClient(container).exists(), false)
   })
 })
 

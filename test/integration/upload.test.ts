@@ -8,8 +8,10 @@ import {setTimeout as sleep} from 'node:timers/promises'
 import {promisify} from 'node:util'
 
 import type {S3Client} from '@aws-sdk/client-s3'
+import type {ContainerClient} from '@azure/storage-blob'
 
 import {type ArtifactServer, type ReleaseAssetSpec, startArtifactServer} from '../support/artifact-server.js'
+import {type AzuriteServer, azuriteServer} from '../support/azurite.js'
 import {type CliResult, runCli, startCli} from '../support/cli.js'
 import {type GcsServer, type S3Server, gcsServer, s3Server, uniqueBucket} from '../support/cloud-servers.js'
 import {FIXTURE_VERSION as V, busyboxBytes} from '../support/fixtures.js'
@@ -649,5 +651,78 @@ describe('upload to versitygw (s3://)', () => {
     assert.equal(forced.code, 0, forced.stderr)
     assert.deepEqual(await content(`busybox/${V}/arm64/busybox`), arm64)
     assert.equal((await head(`busybox/${V}/arm64/busybox`))?.sha256, sha(arm64))
+  })
+})
+
+describe('upload to Azurite (az://)', () => {
+  let azurite: AzuriteServer
+  let container: string
+  let client: ContainerClient
+
+  async function properties(key: string): Promise<{etag?: string; md5?: string; sha256?: string} | undefined> {
+    try {
+      const response = await client.getBlockBlobClient(key).getProperties()
+      return {etag: response.etag, md5: response.contentMD5 && Buffer.from(response.contentMD5).toString('base64'), sha256: response.metadata?.sha256}
+    } catch (error) {
+      if ((error as {statusCode?: number}).statusCode === 404) return undefined
+      throw error
+    }
+  }
+
+  const content = async (key: string): Promise<Buffer> => client.getBlockBlobClient(key).downloadToBuffer()
+  const uploadTo = (...extra: string[]): Promise<CliResult> => upload(['--to', `az://${azurite.account}/${container}`, ...extra], azurite.env)
+
+  before(async () => {
+    azurite = await azuriteServer()
+  })
+
+  beforeEach(async () => {
+    container = uniqueBucket('upload')
+    await azurite.createContainer(container)
+    const {BlobServiceClient} = await import('@azure/storage-blob')
+    client = BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient(container)
+    release()
+  })
+
+  it('publishes both arches with sha256 metadata and the service MD5 of each blob, and a re-run writes nothing', async () => {
+    const result = await uploadTo()
+    assert.equal(result.code, 0, result.stderr)
+    assert.match(result.stderr, new RegExp(`^published busybox ${V}/amd64 at az://${azurite.account}/${container}/busybox/${V}/amd64/busybox and its \\.sha256`, 'm'))
+    for (const key of KEYS) {
+      const body = await content(key)
+      const info = await properties(key)
+      assert.equal(info?.sha256, sha(body), `${key} sha256 metadata`)
+      assert.equal(info?.md5, createHash('md5').update(body).digest('base64'), `${key} Content-MD5`)
+    }
+    assert.deepEqual(await content(`busybox/${V}/amd64/busybox`), amd64)
+    assert.equal(String(await content(`busybox/${V}/arm64/busybox.sha256`)), `${sha(arm64)}  busybox\n`)
+    const before = await Promise.all(KEYS.map((key) => properties(key)))
+    const again = await uploadTo()
+    assert.equal(again.code, 0, again.stderr)
+    assert.match(again.stderr, new RegExp(`^busybox ${V}/amd64 is already published at az://${azurite.account}/${container}/busybox/${V}/amd64/busybox`, 'm'))
+    assert.deepEqual(await Promise.all(KEYS.map((key) => properties(key))), before, 'no blob rewritten (ETags unchanged)')
+    await assertNoTempFiles()
+  })
+
+  it('is a conflict (exit 5) that writes nothing, and --force replaces', async () => {
+    await client.getBlockBlobClient(`busybox/${V}/arm64/busybox`).upload('an older build', 14)
+    const result = await uploadTo()
+    assert.equal(result.code, 5, result.stderr)
+    assert.equal(String(await content(`busybox/${V}/arm64/busybox`)), 'an older build')
+    assert.equal(await properties(`busybox/${V}/amd64/busybox`), undefined, 'amd64 held back too')
+    const forced = await uploadTo('--force')
+    assert.equal(forced.code, 0, forced.stderr)
+    assert.deepEqual(await content(`busybox/${V}/arm64/busybox`), arm64)
+    assert.equal((await properties(`busybox/${V}/arm64/busybox`))?.sha256, sha(arm64))
+  })
+
+  it('publishes at the root of an env container (fc-busybox)', async () => {
+    const env = `${uniqueBucket('env')}-fc-busybox`
+    await azurite.createContainer(env)
+    const result = await upload(['--to', `az://${azurite.account}/${env}`, '--arch', 'amd64'], azurite.env)
+    assert.equal(result.code, 0, result.stderr)
+    const {BlobServiceClient} = await import('@azure/storage-blob')
+    const blob = BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient(env).getBlockBlobClient(`${V}/amd64/busybox`)
+    assert.deepEqual(await blob.downloadToBuffer(), amd64)
   })
 })

@@ -44,7 +44,7 @@ function parseSource(input: string | undefined, artifact: Artifact): FileLocatio
 function parseDestination(input: string | undefined): Location {
   const to = parseLocation(input ?? defaultUploadDestination())
   if (to.scheme === 'github' || to.scheme === 'http' || to.scheme === 'https') {
-    throw new UsageError(`--to ${to.display} is read-only: publish to gs://, s3:// or a directory`)
+    throw new UsageError(`--to ${to.display} is read-only: publish to gs://, s3://, az:// or a directory`)
   }
   return to
 }
