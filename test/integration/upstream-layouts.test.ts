@@ -298,6 +298,7 @@ describe('re-runs against S3 buckets filled the way upstream does', () => {
     const dir = await tempDir('rerun-check')
     const fetched = await runCli(['fetch', 'kernel', '--version', 'vmlinux-6.1.158', '--arch', 'amd64', '--from', `s3://${prefix}fc-kernels`, '--out', path.join(dir, 'vmlinux.bin'), '--sha256', sha(big)], {cwd: dir, env: s3.env})
     assert.equal(fetched.code, 0, fetched.stderr)
-    assert.deepEqual((await readdir(dir)).sort(), ['vmlinux.bin', 'vmlinux.bin.sha256'])
+    // The origin record says which version and arch the kernel is: its content cannot.
+    assert.deepEqual((await readdir(dir)).sort(), ['vmlinux.bin', 'vmlinux.bin.origin', 'vmlinux.bin.sha256'])
   })
 })
