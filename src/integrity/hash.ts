@@ -3,6 +3,7 @@ import {createReadStream} from 'node:fs'
 import {Transform, type TransformCallback} from 'node:stream'
 
 import {IntegrityError, TransientError} from '../core/errors.js'
+import {Crc32c} from './crc32c.js'
 
 /** Content a stream must turn out to be, checked before the stream ends. */
 export interface ExpectedContent {
@@ -21,6 +22,8 @@ export interface HashingOptions {
   readonly headBytes?: number
   /** Also compute the MD5, for services that check one. */
   readonly md5?: boolean
+  /** Also compute the CRC32C, to check a service's own checksum. */
+  readonly crc32c?: boolean
   /**
    * Fail the stream, before it ends, when the content is not this. A store's
    * upload then sees an error instead of an end of stream and aborts rather
@@ -36,6 +39,7 @@ export interface HashingOptions {
 export class HashingStream extends Transform {
   private readonly sha256: Hash = createHash('sha256')
   private readonly md5?: Hash
+  private readonly crc?: Crc32c
   private readonly headChunks: Buffer[] = []
   private headLength = 0
   private sha256Hex?: string
@@ -45,6 +49,7 @@ export class HashingStream extends Transform {
   constructor(private readonly options: HashingOptions = {}) {
     super({highWaterMark: 1 << 16})
     if (options.md5) this.md5 = createHash('md5')
+    if (options.crc32c) this.crc = new Crc32c()
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
@@ -56,6 +61,7 @@ export class HashingStream extends Transform {
     }
     this.sha256.update(chunk)
     this.md5?.update(chunk)
+    this.crc?.update(chunk)
     this.keepHead(chunk)
     callback(null, chunk)
   }
@@ -97,6 +103,11 @@ export class HashingStream extends Transform {
   md5Base64(): string | undefined {
     if (this.md5) this.md5Value ??= this.md5.digest('base64')
     return this.md5Value
+  }
+
+  /** Base64 big-endian CRC32C (as GCS and S3 report it), when asked for; call once the stream has finished. */
+  crc32cBase64(): string | undefined {
+    return this.crc?.base64()
   }
 
   /** The first bytes seen (up to `headBytes`). */

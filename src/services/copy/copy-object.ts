@@ -4,7 +4,7 @@ import {pipeline} from 'node:stream'
 import type {ArtifactName} from '../../core/catalog.js'
 import type {Limiter} from '../../core/concurrency.js'
 import {ArtifactError, ConflictError, IntegrityError, OperationalError, exitCodeOf, kindOf} from '../../core/errors.js'
-import {type Comparison, type ContentFacts, compareContent, sameByMd5} from '../../integrity/content-identity.js'
+import {type Comparison, type ContentFacts, compareContent, expectedSha256, sameByMd5} from '../../integrity/content-identity.js'
 import {HashingStream} from '../../integrity/hash.js'
 import {classifyNetworkError} from '../../net/http-client.js'
 import {type RetryOptions, withRetry} from '../../net/retry.js'
@@ -12,7 +12,8 @@ import {compareStored} from '../../stores/ops/compare-stored.js'
 import type {ObjectInfo, Store, WriteOptions} from '../../stores/store.js'
 import type {SourceObject} from './source-object.js'
 
-export type CopyAction = 'copied' | 'skipped' | 'conflict' | 'failed' | 'would-copy' | 'held'
+/** `refused`: a listed name that is not safe content (an unsafe key, a link), never read or written. */
+export type CopyAction = 'copied' | 'skipped' | 'conflict' | 'failed' | 'would-copy' | 'held' | 'refused'
 
 /** How bytes reached the destination. */
 export type CopyMethod = 'server-side' | 'streamed' | 'from-memory'
@@ -62,15 +63,17 @@ function asArtifactError(error: unknown, what: string): ArtifactError {
 /**
  * What the destination holds at this object's key, given what a listing or
  * stat said about it (`known`; undefined means absent). Cheapest evidence
- * first: the digests both listings carry (or an S3 ETag that confirms an
- * MD5); then the source's full metadata (a stat, for listings without it) and
- * a fresh stat of the destination, against the source's sha256 (streamed when
- * it has no metadata); last, the destination streamed through sha256 too.
- * Size alone never makes two objects the same.
+ * first: the destination's service checksums against what the source's
+ * listing says (or an S3 ETag that confirms an MD5); then the source's full
+ * metadata (a stat, for listings without it) and a fresh stat of the
+ * destination, against the source's sha256 (streamed when it has no
+ * metadata); last, the destination streamed through sha256 too. Size alone,
+ * or `sha256` metadata alone, never makes two objects the same: a service
+ * checksum that disagrees wins over agreeing metadata.
  */
 export async function destinationState(context: CopyContext, object: SourceObject, known: ObjectInfo | undefined): Promise<DestinationState> {
   if (!known) return {verdict: 'absent'}
-  const fromListings = compareContent(object.listedInfo, known)
+  const fromListings = compareContent(known, object.listedInfo)
   if (fromListings.verdict !== 'unknown') return fromListings
   if (sameByMd5(object.listedInfo, known)) return {by: ['md5 (ETag)'], verdict: 'same'}
   const info = await object.info()
@@ -148,7 +151,7 @@ export async function copyObject(context: CopyContext, object: SourceObject, dec
   let bytes = object.listedInfo.size
   try {
     const state = decided ?? (await destinationState(context, object, context.listed.get(object.key)))
-    if (state.verdict === 'same') return {...base, action: 'skipped', bytes, checkedBy: state.by, sha256: object.listedInfo.sha256}
+    if (state.verdict === 'same') return {...base, action: 'skipped', bytes, checkedBy: state.by, sha256: expectedSha256(object.listedInfo)}
     if (state.verdict === 'different' && !context.force) {
       const error = new ConflictError(`${base.destination} holds different content (${state.by} differs): left untouched; rerun with --force to overwrite`)
       return {...base, action: 'conflict', bytes, error: {exitCode: error.exitCode, kind: error.kind, message: error.message}}
@@ -170,7 +173,8 @@ export async function copyObject(context: CopyContext, object: SourceObject, dec
       if (now.verdict === 'same') return {...base, action: 'skipped', bytes, checkedBy: now.by, reason: 'written concurrently', sha256}
       throw error
     }
-    const expected = object.content ? {sha256, size: info.size} : {...info, sha256}
+    // In-memory content (a sidecar) is described by its own bytes: sha256 and md5, so a service's md5 confirms it without a re-read.
+    const expected = object.content ? {...object.listedInfo, sha256} : {...info, sha256}
     const checkedBy = await confirmCopy(context, object.key, expected, moved.stored)
     return {...base, action: 'copied', bytes, checkedBy, method: moved.method, sha256}
   } catch (error) {

@@ -17,6 +17,7 @@ export interface FetchInput {
   readonly sha256?: string
   readonly force?: boolean
   readonly layout?: string
+  readonly 'allow-unverified'?: boolean
 }
 
 export interface FetchRequest {
@@ -31,6 +32,8 @@ export interface FetchRequest {
   readonly pin?: string
   readonly force: boolean
   readonly layout?: Layout
+  /** Install an artifact that nothing can verify (no sidecar, no pin, no service checksum), with a warning. */
+  readonly allowUnverified: boolean
 }
 
 /** Validates every input and fills in the documented defaults. Pure: no I/O. */
@@ -44,6 +47,7 @@ export function resolveFetchRequest(input: FetchInput): FetchRequest {
   const outDisplay = input.out ?? path.join(`.${artifact.name}`, ...binaryKey(artifact, version, arch).split('/'))
   if (outDisplay.endsWith('/') || outDisplay.endsWith(path.sep)) throw new UsageError(`--out '${outDisplay}' names a directory: give the file path`)
   return {
+    allowUnverified: input['allow-unverified'] ?? false,
     arch,
     artifact,
     force: input.force ?? false,

@@ -3,6 +3,7 @@ import type {Readable} from 'node:stream'
 
 import {ConflictError, IntegrityError} from '../../core/errors.js'
 import {sidecarKey} from '../../core/keys.js'
+import {expectedSha256} from '../../integrity/content-identity.js'
 import {sha256Hex} from '../../integrity/hash.js'
 import {SIDECAR_MAX_BYTES, formatSidecar} from '../../integrity/sidecar.js'
 import {withRetry} from '../../net/retry.js'
@@ -73,7 +74,8 @@ export async function planPublish(store: Store, item: PublishItem, force: boolea
   const sidecar = await sidecarState(store, item)
   if (!force) {
     if (binary === 'different') {
-      const theirs = existing?.sha256 ? `sha256 ${existing.sha256}` : `${existing?.size} bytes`
+      const recorded = existing && expectedSha256(existing)
+      const theirs = recorded ? `sha256 ${recorded}` : `${existing?.size} bytes`
       throw new ConflictError(
         `${where} already holds different content (${theirs}; publishing sha256 ${item.sha256}, ${item.size} bytes): nothing written; pass --force to replace it`,
       )
@@ -108,7 +110,7 @@ async function checkPublishedBinary(store: Store, item: PublishItem, stored: Obj
   const comparison = await compareStored(store, stored, item)
   if (comparison.verdict !== 'same') {
     const where = `${store.display}/${item.key}`
-    throw new IntegrityError(`${where} reads back as ${stored.size} bytes, sha256 ${stored.sha256 ?? 'unknown'} (${comparison.by} differs); expected ${item.size} bytes, sha256 ${item.sha256}`)
+    throw new IntegrityError(`${where} reads back as ${stored.size} bytes, sha256 ${expectedSha256(stored) ?? 'unknown'} (${comparison.by} differs); expected ${item.size} bytes, sha256 ${item.sha256}`)
   }
 }
 
