@@ -5,6 +5,7 @@ import {pipeline} from 'node:stream/promises'
 import {awsRegion, requestTimeoutMs, s3EndpointSetting, silenceAwsSdkNodeWarning} from '../core/config.js'
 import {ArtifactError, ConflictError, IntegrityError, NotFoundError, OperationalError, TransientError, UsageError} from '../core/errors.js'
 import {assertSafeKey, joinKey} from '../core/keys.js'
+import {pauseAt} from '../core/test-pause.js'
 import type {BucketLocation} from '../core/location.js'
 import {endpointUrl} from '../core/url-policy.js'
 import {expectedSha256, md5FromEtag} from '../integrity/content-identity.js'
@@ -220,6 +221,7 @@ export class S3Store implements Store {
     }
     // Saves sending a body only to have it refused: some servers (versitygw) answer 412 before reading it and reset the connection.
     if (options.precondition === 'absent' && (await this.head(key, options.signal))) throw new ConflictError(`${where} already exists`)
+    if (options.precondition === 'absent') await pauseAt('s3:before-put')
     try {
       await this.put(key, body, options)
     } catch (error) {
@@ -231,7 +233,11 @@ export class S3Store implements Store {
     if (!written) throw new TransientError(`${where}: the object just written is not visible yet`)
     // A server that keeps no checksum leaves the content to the caller's read-back, which rehashes it.
     if (written.size !== options.size || (written.sha256 !== undefined && written.sha256 !== options.sha256)) {
-      throw new IntegrityError(`${where}: the stored object (${written.size} bytes, sha256 ${written.sha256 ?? 'unknown'}) is not what was sent`)
+      const what = `the stored object (${written.size} bytes, sha256 ${written.sha256 ?? 'unknown'}) is not what was sent`
+      // Under "only if absent", other content right after our put is another writer's: a server that checks
+      // If-None-Match before receiving the body (versitygw) lets two concurrent puts through.
+      if (options.precondition === 'absent') throw new ConflictError(`${where} was written by someone else at the same time: ${what}`)
+      throw new IntegrityError(`${where}: ${what}`)
     }
     return written
   }

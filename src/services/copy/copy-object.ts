@@ -4,6 +4,7 @@ import {pipeline} from 'node:stream'
 import type {ArtifactName} from '../../core/catalog.js'
 import type {Limiter} from '../../core/concurrency.js'
 import {ArtifactError, ConflictError, IntegrityError, OperationalError, exitCodeOf, kindOf} from '../../core/errors.js'
+import {pauseAt, pauseMidStream} from '../../core/test-pause.js'
 import {type Comparison, type ContentFacts, compareContent, expectedSha256, sameByMd5} from '../../integrity/content-identity.js'
 import {HashingStream} from '../../integrity/hash.js'
 import {classifyNetworkError} from '../../net/http-client.js'
@@ -95,9 +96,12 @@ async function streamCopy(context: CopyContext, object: SourceObject, options: W
     const checking = new HashingStream({
       expect: {claimedBy: 'its metadata', consequence: 'not copied', sha256: options.sha256, size: options.size, where: object.where},
     })
-    pipeline(body, checking, (error) => {
+    const pause = pauseMidStream('copy:mid-stream')
+    const done = (error: Error | null): void => {
       if (error) streamError = error
-    })
+    }
+    if (pause) pipeline(body, pause, checking, done)
+    else pipeline(body, checking, done)
     checking.on('error', (error) => (streamError ??= error))
     const stored = await context.destination.write(object.key, checking, options)
     if (streamError) throw streamError
@@ -174,6 +178,7 @@ export async function copyObject(context: CopyContext, object: SourceObject, dec
       throw error
     }
     // In-memory content (a sidecar) is described by its own bytes: sha256 and md5, so a service's md5 confirms it without a re-read.
+    await pauseAt('copy:after-object')
     const expected = object.content ? {...object.listedInfo, sha256} : {...info, sha256}
     const checkedBy = await confirmCopy(context, object.key, expected, moved.stored)
     return {...base, action: 'copied', bytes, checkedBy, method: moved.method, sha256}

@@ -3,6 +3,7 @@ import type {Readable} from 'node:stream'
 
 import {ConflictError, IntegrityError} from '../../core/errors.js'
 import {sidecarKey} from '../../core/keys.js'
+import {pauseAt} from '../../core/test-pause.js'
 import {expectedSha256} from '../../integrity/content-identity.js'
 import {sha256Hex} from '../../integrity/hash.js'
 import {SIDECAR_MAX_BYTES, formatSidecar} from '../../integrity/sidecar.js'
@@ -121,13 +122,34 @@ async function checkPublishedSidecar(store: Store, item: PublishItem): Promise<v
 }
 
 /**
+ * After publishing without --force: the binary must still be ours. A store
+ * whose "only if absent" is not atomic with the write (versitygw checks
+ * If-None-Match before it receives the body) can let a concurrent upload of
+ * other content replace it after our read-back; then our sidecar no longer
+ * describes it and is withdrawn (only if it still holds our bytes), and this
+ * upload lost: a conflict. GCS and S3 decide such races atomically.
+ */
+async function checkStillPublished(store: Store, item: PublishItem): Promise<void> {
+  const now = await store.stat(item.key)
+  if (now && (await isIdentical(store, now, item))) return
+  const key = sidecarKey(item.key)
+  const ours = await withRetry('read-back', () => readSmall(store, key, SIDECAR_MAX_BYTES)).catch(() => undefined)
+  if (ours?.equals(sidecarBytes(item))) await store.remove(key)
+  throw new ConflictError(
+    `${store.display}/${item.key} was replaced by a concurrent upload of different content while this one was publishing: ${ours?.equals(sidecarBytes(item)) ? 'its sidecar was withdrawn, and ' : ''}nothing of this upload remains`,
+  )
+}
+
+/**
  * Carries out a plan: the binary first (then read back), then its sidecar
- * (then read back), so a sidecar never announces a binary that is not there.
+ * (then read back), so a sidecar never announces a binary that is not there;
+ * then, unless forced, a last look that the binary is still ours.
  */
 export async function executePlan(store: Store, item: PublishItem, plan: PublishPlan, force: boolean): Promise<void> {
   if (plan.writes.includes(item.key)) {
     const stored = await writeOnce(store, item.key, () => createReadStream(item.path, {highWaterMark: 1 << 20}), item, force)
     await checkPublishedBinary(store, item, stored)
+    await pauseAt('upload:after-binary')
   }
   const sidecar = sidecarKey(item.key)
   if (plan.writes.includes(sidecar)) {
@@ -135,4 +157,5 @@ export async function executePlan(store: Store, item: PublishItem, plan: Publish
     await writeOnce(store, sidecar, () => bytes, {sha256: sha256Hex(bytes), size: bytes.length}, force)
     await checkPublishedSidecar(store, item)
   }
+  if (plan.writes.length > 0 && !force) await checkStillPublished(store, item)
 }
