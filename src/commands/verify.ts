@@ -34,11 +34,10 @@ Exit 3 on any integrity finding, 4 when the artifact is missing, 0 when clean.`
     arch: Flags.string({description: `Only this architecture: ${ARCHES.join(' or ')}.`}),
     at: Flags.string({description: 'Audit every version and arch at this location.', helpValue: 'LOCATION'}),
     concurrency: Flags.integer({default: 8, description: 'Objects checked at once.', min: 1}),
-    deep: Flags.boolean({description: "With --at: rehash every binary, even those the service's own sha256 vouches for.", exclusive: ['metadata-only']}),
+    deep: Flags.boolean({description: "With --at: rehash every binary, even those the service's own sha256 vouches for."}),
     file: Flags.string({description: 'Check a local file against PATH.sha256 or --sha256.', helpValue: 'PATH'}),
     'metadata-only': Flags.boolean({
       description: 'With --at: download no binary; compare sidecars with the metadata only, and list what that cannot check as unverified (exit 0).',
-      exclusive: ['deep'],
     }),
     layout: Flags.string({description: 'Override the layout detected from the location name.', options: ['public', 'env']}),
     sha256: Flags.string({description: 'With --file: the expected digest.', helpValue: 'HEX'}),

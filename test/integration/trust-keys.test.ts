@@ -12,9 +12,6 @@ import {lstat, mkdir, readFile, readdir, symlink, writeFile} from 'node:fs/promi
 import path from 'node:path'
 import {after, before, describe, it} from 'node:test'
 
-import {parseLocation} from '../../src/core/location.js'
-import {openStore} from '../../src/stores/open-store.js'
-import type {Store} from '../../src/stores/store.js'
 import {type CliResult, runCli} from '../support/cli.js'
 import {type GcsServer, type S3Server, gcsServer, s3Server, uniqueBucket} from '../support/cloud-servers.js'
 import {FIXTURE_VERSION as V, busyboxBytes} from '../support/fixtures.js'
@@ -29,7 +26,6 @@ let gcs: GcsServer
 let s3: S3Server
 let amd64: Buffer
 let arm64: Buffer
-const stores: Store[] = []
 
 before(async () => {
   ;[gcs, s3, amd64, arm64] = await Promise.all([gcsServer(), s3Server(), busyboxBytes('amd64'), busyboxBytes('arm64')])
@@ -37,19 +33,12 @@ before(async () => {
 })
 
 after(async () => {
-  await Promise.allSettled(stores.splice(0).map((store) => store.close?.()))
   await removeTempDirs()
 })
 
-async function storeAt(url: string): Promise<Store> {
-  const store = await openStore(parseLocation(url))
-  stores.push(store)
-  return store
-}
-
 /** An object under any name at all, through the JSON API as a careless uploader would write it. */
 async function gcsPutRaw(bucket: string, name: string, body: Buffer | string): Promise<void> {
-  const response = await fetch(`${gcs.endpoint}/upload/storage/v1/b/${bucket}/o?uploadType=media&name=${encodeURIComponent(name)}`, {body, method: 'POST'})
+  const response = await fetch(`${gcs.endpoint}/upload/storage/v1/b/${bucket}/o?uploadType=media&name=${encodeURIComponent(name)}`, {body: typeof body === 'string' ? body : new Uint8Array(body), method: 'POST'})
   assert.equal(response.status, 200, `${name}: ${await response.text()}`)
 }
 

@@ -140,6 +140,38 @@ async function checkStillPublished(store: Store, item: PublishItem): Promise<voi
   )
 }
 
+/** How long a sidecar that no longer describes the binary in place may take to be withdrawn by the upload that lost. */
+const WITHDRAWAL_WAIT_MS = 3000
+
+/**
+ * Writes the sidecar, only if absent. Another sidecar in the way while the
+ * binary in place is ours belongs to a concurrent upload whose binary was
+ * replaced by ours (possible only where "only if absent" is not atomic, see
+ * checkStillPublished): that upload withdraws it, so it is waited for, briefly.
+ */
+async function publishSidecar(store: Store, item: PublishItem, force: boolean): Promise<void> {
+  const key = sidecarKey(item.key)
+  const bytes = sidecarBytes(item)
+  const write = (): Promise<ObjectInfo> => writeOnce(store, key, () => bytes, {sha256: sha256Hex(bytes), size: bytes.length}, force)
+  try {
+    await write()
+  } catch (error) {
+    if (!(error instanceof ConflictError)) throw error
+    const binary = await store.stat(item.key)
+    if (!binary || !(await isIdentical(store, binary, item))) throw error
+    for (const started = Date.now(); Date.now() - started < WITHDRAWAL_WAIT_MS; ) {
+      await new Promise((resolve) => {
+        setTimeout(resolve, 100)
+      })
+      if (!(await store.stat(key))) {
+        await write()
+        return
+      }
+    }
+    throw error
+  }
+}
+
 /**
  * Carries out a plan: the binary first (then read back), then its sidecar
  * (then read back), so a sidecar never announces a binary that is not there;
@@ -151,10 +183,8 @@ export async function executePlan(store: Store, item: PublishItem, plan: Publish
     await checkPublishedBinary(store, item, stored)
     await pauseAt('upload:after-binary')
   }
-  const sidecar = sidecarKey(item.key)
-  if (plan.writes.includes(sidecar)) {
-    const bytes = sidecarBytes(item)
-    await writeOnce(store, sidecar, () => bytes, {sha256: sha256Hex(bytes), size: bytes.length}, force)
+  if (plan.writes.includes(sidecarKey(item.key))) {
+    await publishSidecar(store, item, force)
     await checkPublishedSidecar(store, item)
   }
   if (plan.writes.length > 0 && !force) await checkStillPublished(store, item)
