@@ -25,6 +25,12 @@ export interface HashingOptions {
   /** Also compute the CRC32C, to check a service's own checksum. */
   readonly crc32c?: boolean
   /**
+   * The MD5 and CRC32C are computed only while this says they are still
+   * wanted; once it says no, they are dropped for good (they cost as much as
+   * the sha256, and a download that turns out to have a sidecar needs neither).
+   */
+  readonly extrasWanted?: () => boolean
+  /**
    * Fail the stream, before it ends, when the content is not this. A store's
    * upload then sees an error instead of an end of stream and aborts rather
    * than publishing unverified bytes.
@@ -38,8 +44,8 @@ export interface HashingOptions {
  */
 export class HashingStream extends Transform {
   private readonly sha256: Hash = createHash('sha256')
-  private readonly md5?: Hash
-  private readonly crc?: Crc32c
+  private md5?: Hash
+  private crc?: Crc32c
   private readonly headChunks: Buffer[] = []
   private headLength = 0
   private sha256Hex?: string
@@ -60,6 +66,10 @@ export class HashingStream extends Transform {
       return
     }
     this.sha256.update(chunk)
+    if ((this.md5 || this.crc) && this.options.extrasWanted?.() === false) {
+      this.md5 = undefined
+      this.crc = undefined
+    }
     this.md5?.update(chunk)
     this.crc?.update(chunk)
     this.keepHead(chunk)
@@ -100,6 +110,7 @@ export class HashingStream extends Transform {
   }
 
   /** Base64 MD5 (as GCS and Azure report it), when asked for; call once the stream has finished. */
+  /** Undefined when not asked for, or dropped (see `extrasWanted`). */
   md5Base64(): string | undefined {
     if (this.md5) this.md5Value ??= this.md5.digest('base64')
     return this.md5Value

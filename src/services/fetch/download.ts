@@ -69,10 +69,16 @@ export async function download(request: FetchRequest, events: FetchEvents = {}):
   try {
     const key = binaryKey(request.artifact, request.version, request.arch)
     const where = `${store.display}/${key}`
+    // Without a required sidecar or a pin, the service's checksum may be all there is: the bytes are checked against it
+    // in transit, until the sidecar (fetched at the same time) turns up and makes that unnecessary.
+    let sidecarFound = false
+    const serviceCheck = request.artifact.sidecarRequired || request.pin ? undefined : (): boolean => !sidecarFound
     const [stagedResult, sidecarResult] = await Promise.allSettled([
-      // Without a required sidecar or a pin, the service's checksum may be all there is: check the bytes against it in transit.
-      stageObject(store, key, request.out, {checkService: !request.artifact.sidecarRequired && !request.pin, onRetry: events.onRetry}),
-      fetchSidecar(store, key, request, events),
+      stageObject(store, key, request.out, {checkService: serviceCheck, onRetry: events.onRetry}),
+      fetchSidecar(store, key, request, events).then((sidecar) => {
+        sidecarFound = sidecar !== undefined
+        return sidecar
+      }),
     ])
     const staged = stagedResult.status === 'fulfilled' ? stagedResult.value : undefined
     try {

@@ -21,12 +21,15 @@ export function hashingFor(digest: ServiceDigest | undefined): {crc32c?: boolean
 
 /**
  * Checks bytes that went through `hashing` against the service's checksum;
- * returns what vouched for them ("md5 from x-goog-hash"). A mismatch is an
+ * returns what vouched for them ("md5 from x-goog-hash"), or undefined when
+ * the check was dropped part way (see HashingStream's `extrasWanted`). A mismatch is an
  * integrity failure: the service stores one thing and sent another.
  */
-export function checkServiceDigest(hashing: HashingStream, checksums: ServiceChecksums, digest: ServiceDigest, where: string): string {
+export function checkServiceDigest(hashing: HashingStream, checksums: ServiceChecksums, digest: ServiceDigest, where: string): string | undefined {
   const expected = checksums[digest]!
   const actual = digest === 'sha256' ? hashing.digest() : digest === 'md5' ? hashing.md5Base64() : hashing.crc32cBase64()
+  // Dropped part way (the caller stopped wanting it): nothing was checked.
+  if (actual === undefined) return undefined
   if (actual !== expected) {
     throw new IntegrityError(`${where}: the bytes received have ${digest} ${actual}, but the service's own checksum (${checksums.source}) says ${expected}: refused`)
   }

@@ -27,10 +27,11 @@ export interface StageOptions extends ReadOptions {
   readonly onRetry?: (message: string) => void
   /**
    * Verify the bytes in transit against the service's own checksum of the
-   * object, when it reports one: for artifacts without a sidecar. A mismatch
-   * is an IntegrityError.
+   * object, when it reports one: for artifacts without a sidecar. Asked
+   * while the bytes flow, so that the check stops costing anything once the
+   * caller learns it has a sidecar after all. A mismatch is an IntegrityError.
    */
-  readonly checkService?: boolean
+  readonly checkService?: () => boolean
 }
 
 /** One download attempt into a fresh temp file, hashed on the way. */
@@ -39,8 +40,8 @@ async function stageOnce(store: Store, key: string, finalPath: string, options: 
   const temp = tempPathFor(finalPath)
   try {
     const {body, checksums, size: announced} = await store.read(key, options)
-    const digest = options.checkService ? chooseServiceDigest(checksums) : undefined
-    const hashing = new HashingStream({headBytes: 64, ...hashingFor(digest)})
+    const digest = options.checkService?.() ? chooseServiceDigest(checksums) : undefined
+    const hashing = new HashingStream({extrasWanted: options.checkService, headBytes: 64, ...hashingFor(digest)})
     // flush: fsync before close, so a renamed file is durable, not just named.
     await pipeline(body, hashing, createWriteStream(temp, {flags: 'wx', flush: true, highWaterMark: 1 << 20, mode: 0o600}))
     if (announced !== undefined && hashing.bytes !== announced) {
