@@ -355,7 +355,7 @@ export class S3Store implements Store {
     const sourceInfo = await source.head(sourceKey, options.signal)
     if (!sourceInfo) throw new NotFoundError(`${from}: not found`)
     const sourceSha256 = expectedSha256(sourceInfo)
-    if (sourceInfo.size !== options.size || (sourceSha256 !== undefined && sourceSha256 !== options.sha256) || (sourceInfo.sha256 !== undefined && sourceInfo.sha256 !== options.sha256)) {
+    if (sourceInfo.size !== options.size || (sourceSha256 !== undefined && sourceSha256 !== options.sha256)) {
       throw new IntegrityError(`${from} (${sourceInfo.size} bytes, sha256 ${sourceSha256 ?? 'unknown'}) is not the expected ${options.size} bytes with sha256 ${options.sha256}: not copied`)
     }
     if (options.size > S3_SINGLE_PUT_LIMIT) throw new UsageError(`${from}: objects over 5 GiB cannot be copied in one CopyObject`)

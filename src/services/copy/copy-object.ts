@@ -177,8 +177,8 @@ export async function copyObject(context: CopyContext, object: SourceObject, dec
       if (now.verdict === 'same') return {...base, action: 'skipped', bytes, checkedBy: now.by, reason: 'written concurrently', sha256}
       throw error
     }
-    // In-memory content (a sidecar) is described by its own bytes: sha256 and md5, so a service's md5 confirms it without a re-read.
     await pauseAt('copy:after-object')
+    // In-memory content (a sidecar) is described by its own bytes: sha256 and md5, so a service's md5 confirms it without a re-read.
     const expected = object.content ? {...object.listedInfo, sha256} : {...info, sha256}
     const checkedBy = await confirmCopy(context, object.key, expected, moved.stored)
     return {...base, action: 'copied', bytes, checkedBy, method: moved.method, sha256}
