@@ -74,7 +74,8 @@ async function assertHolds(store: Store, winner: 'a' | 'b', context: string): Pr
 }
 
 function isConflict(result: CliResult): boolean {
-  return result.code === 5 && /^e2b-artifacts: error: .*(already exists|already holds different content|concurrent upload|someone else)/m.test(result.stderr)
+  // Whichever step the loser lost at: its plan (the winner's binary or sidecar already there), its put, or its last look.
+  return result.code === 5 && /^e2b-artifacts: error: .*(already exists|already holds different content|says [0-9a-f]{64}, not [0-9a-f]{64}|concurrent upload|someone else)/m.test(result.stderr)
 }
 
 describe('racing uploads to S3 (versitygw)', () => {

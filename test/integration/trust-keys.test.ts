@@ -153,6 +153,13 @@ describe('key safety: unsafe keys from a listing are refused in every store', ()
     const findings = (JSON.parse(result.stdout) as {findings: Array<{kind: string; severity: string; message: string}>}).findings
     assert.equal(findings.filter((f) => f.kind === 'unsafe-key' && f.severity === 'integrity').length, UNSAFE.length)
     assert.deepEqual(findings.filter((f) => f.kind === 'ok').length, 1, 'the good binary is still checked')
+    const against = await runCli(['verify', '--against', from, '--version', V, '--arch', 'amd64', '--json'], {env: gcs.env})
+    assert.equal(against.code, 3, against.stderr)
+    const inVersion = UNSAFE.filter(([key]) => key.startsWith(`busybox/${V}/`)).length
+    assert.equal((JSON.parse(against.stdout) as {findings: Array<{kind: string}>}).findings.filter((f) => f.kind === 'unsafe-key').length, inVersion, 'a --version listing sees only that version')
+    const everything = await runCli(['verify', '--against', from, '--json'], {env: gcs.env})
+    assert.equal(everything.code, 3, everything.stderr)
+    assert.equal((JSON.parse(everything.stdout) as {findings: Array<{kind: string}>}).findings.filter((f) => f.kind === 'unsafe-key').length, UNSAFE.length)
     const human = await runCli(['verify', '--at', from], {env: gcs.env})
     assert.match(human.stderr, new RegExp(`^FAIL +- +${from}/busybox/\\.\\./\\.\\./\\.\\./\\.\\./escaped-${RUN}: unsafe object name \\(it has a '\\.\\.' segment\\): never read$`, 'm'))
   })
