@@ -47,7 +47,7 @@ async function main(): Promise<void> {
   try {
     const layout = count === undefined ? benchLayout() : benchLayout().slice(0, Number(count))
     const existing = new Map<string, number>()
-    for await (const object of store.list('')) existing.set(object.key, object.size)
+    for await (const object of store.list('')) if ('size' in object) existing.set(object.key, object.size)
     const complete = existing.size === layout.length * 2 && layout.every(({key, size}) => existing.get(key) === size && existing.has(`${key}.sha256`))
     if (complete) {
       process.stderr.write(`${target} already holds the bench layout (${layout.length} binaries and their sidecars)\n`)

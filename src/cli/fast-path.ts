@@ -11,6 +11,7 @@ import {runFetch} from './run-fetch.js'
  * unit test keeps this list equal to the oclif command's flags.
  */
 export const FAST_FETCH_OPTIONS = {
+  'allow-unverified': {type: 'boolean'},
   arch: {type: 'string'},
   force: {type: 'boolean'},
   from: {type: 'string'},

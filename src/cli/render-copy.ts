@@ -4,7 +4,7 @@ import {formatBytes} from './reporter.js'
 
 /** Outcomes that are failures: printed even with --quiet or --json. */
 export function isProblem(outcome: ObjectOutcome): boolean {
-  return outcome.action === 'conflict' || outcome.action === 'failed'
+  return outcome.action === 'conflict' || outcome.action === 'failed' || outcome.action === 'refused'
 }
 
 /** The one line an object gets on stderr, as `copied SOURCE → DESTINATION (2.0 MiB, server-side)`. */
@@ -24,6 +24,9 @@ export function describeObject(outcome: ObjectOutcome): string {
     case 'held': {
       return `held ${route}: ${outcome.reason}`
     }
+    case 'refused': {
+      return `refused ${outcome.source}: unsafe object name (${outcome.reason}): never read or written`
+    }
     default: {
       return `${outcome.action} ${route}: ${outcome.error?.message}`
     }
@@ -39,6 +42,7 @@ export function describeSummary(summary: CopySummary, dryRun: boolean): string {
   const parts = dryRun ? [`${summary.wouldCopy} would be copied`] : [`${summary.copied} copied`]
   parts.push(`${summary.skipped} skipped`, plural(summary.conflicts, 'conflict'), `${summary.failed} failed`)
   if (summary.held > 0) parts.push(`${summary.held} held back`)
+  if (summary.refused > 0) parts.push(`${summary.refused} refused`)
   const moved = dryRun ? 'nothing written' : `${formatBytes(summary.bytesCopied)} copied`
   return `${dryRun ? 'copy-public-builds (dry run)' : 'copy-public-builds'}: ${parts.join(', ')}; ${moved} in ${summary.seconds.toFixed(1)} s`
 }

@@ -23,6 +23,9 @@ Otherwise downloads the binary and its sidecar concurrently into temp files next
   }
 
   static override flags = {
+    'allow-unverified': Flags.boolean({
+      description: "Install an artifact that nothing can verify (no sidecar, no --sha256, no checksum from the service), with a warning. Without it, that is refused (exit 3).",
+    }),
     arch: Flags.string({description: `Architecture: ${ARCHES.join(' or ')} (aliases x86_64, aarch64). Default: this host's.`}),
     force: Flags.boolean({description: 'Download even if the local copy is up to date.'}),
     from: Flags.string({

@@ -14,8 +14,9 @@ export default class Verify extends BaseCommand {
 
   static override description = `Three modes:
   --file PATH       rehash a local file and compare it with PATH.sha256 (or --sha256)
-  --at LOCATION     audit every {version}/{arch} under the artifact's prefix: sidecars present, well-formed, agreeing with metadata (or the content, with --deep), ELF machine matching the arch, no orphan sidecars
+  --at LOCATION     audit every {version}/{arch} under the artifact's prefix: sidecars present and well-formed, each binary's content matching its sidecar (by the service's own sha256 where it keeps one, otherwise rehashed), ELF machine matching the arch, no orphan sidecars
   --against LOC...  compare the digest of each version and arch across GitHub, the public bucket and env buckets
+Never exits 0 for a hash it did not check, except with --metadata-only, which downloads no binary and lists what it could not check as unverified.
 Exit 3 on any integrity finding, 4 when the artifact is missing, 0 when clean.`
 
   static override examples = [
@@ -33,8 +34,11 @@ Exit 3 on any integrity finding, 4 when the artifact is missing, 0 when clean.`
     arch: Flags.string({description: `Only this architecture: ${ARCHES.join(' or ')}.`}),
     at: Flags.string({description: 'Audit every version and arch at this location.', helpValue: 'LOCATION'}),
     concurrency: Flags.integer({default: 8, description: 'Objects checked at once.', min: 1}),
-    deep: Flags.boolean({description: 'With --at: download and rehash every binary instead of trusting metadata.'}),
+    deep: Flags.boolean({description: "With --at: rehash every binary, even those the service's own sha256 vouches for."}),
     file: Flags.string({description: 'Check a local file against PATH.sha256 or --sha256.', helpValue: 'PATH'}),
+    'metadata-only': Flags.boolean({
+      description: 'With --at: download no binary; compare sidecars with the metadata only, and list what that cannot check as unverified (exit 0).',
+    }),
     layout: Flags.string({description: 'Override the layout detected from the location name.', options: ['public', 'env']}),
     sha256: Flags.string({description: 'With --file: the expected digest.', helpValue: 'HEX'}),
     tag: Flags.string({description: 'With a github: location: the release tag. Default: v{version}.'}),

@@ -249,3 +249,14 @@ export function secretValues(): string[] {
   for (const match of connectionString.matchAll(CONNECTION_STRING_SECRETS)) values.push(match[1]?.trim())
   return values.filter((value): value is string => value !== undefined && value.length >= 4)
 }
+
+/**
+ * Test-only (the fault matrix): E2B_ARTIFACTS_TEST_PAUSE_AT names a point
+ * where the process stops and waits, and E2B_ARTIFACTS_TEST_PAUSE_FILE the
+ * marker file it writes there; see core/test-pause.ts. Unset in real use.
+ */
+export function testPausePoint(): {readonly point: string; readonly marker: string} | undefined {
+  const point = env().E2B_ARTIFACTS_TEST_PAUSE_AT
+  const marker = env().E2B_ARTIFACTS_TEST_PAUSE_FILE
+  return point && marker ? {marker, point} : undefined
+}

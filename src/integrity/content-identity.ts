@@ -5,11 +5,19 @@
 
 export type Digest = 'sha256' | 'crc32c' | 'md5'
 
-/** What is known about some content without reading it. Stores' ObjectInfo is one. */
+/**
+ * What is known about some content without reading it. Stores' ObjectInfo is
+ * one. Evidence and claims are kept apart: `sha256`, `md5` and `crc32c` were
+ * computed from the bytes (by the service that stores them, by GitHub, or by
+ * this tool), while `metadataSha256` is what some client wrote next to the
+ * object, which proves nothing about its bytes.
+ */
 export interface ContentFacts {
   readonly size: number
-  /** Lowercase hex. */
+  /** Lowercase hex sha256 computed from the content: an S3 full-object ChecksumSHA256, GitHub's asset digest, or a hash taken here. */
   readonly sha256?: string
+  /** Lowercase hex `sha256` metadata written by a client (x-goog-meta-sha256, x-amz-meta-sha256): a claim, never evidence. */
+  readonly metadataSha256?: string
   /** Base64, as the service reports it. */
   readonly md5?: string
   /** Base64 big-endian, as the service reports it. */
@@ -21,28 +29,40 @@ export type Comparison =
   | {readonly verdict: 'different'; readonly by: string}
   | {readonly verdict: 'unknown'}
 
-/** The digests ContentFacts may carry, strongest first. */
+/** The digests computed from content, strongest first. */
 const DIGESTS: readonly Digest[] = ['sha256', 'crc32c', 'md5']
 
+/** The sha256 some content is expected to have: a computed one, else a claimed one. */
+export function expectedSha256(facts: ContentFacts): string | undefined {
+  return facts.sha256 ?? facts.metadataSha256
+}
+
 /**
- * Compares two objects by every digest both sides report. They are the same
- * only when at least one digest is shared and none disagrees: a sha256
- * metadata value is written by a client, while crc32c and md5 are computed by
- * the service, so a disagreeing service checksum overrides agreeing metadata.
- * Different sizes prove different content; equal sizes prove nothing, so
- * without a shared digest the answer is 'unknown', never 'same'.
+ * Whether a stored object holds the `expected` content, by what is known
+ * about both. Only a digest computed from the stored bytes (the service's
+ * checksum, or a rehash) can show it the same; each one must agree with what
+ * is expected, so a service checksum that disagrees always wins, whatever the
+ * stored object's sha256 metadata says. That metadata can show the object
+ * different, never the same: a zero-filled object tagged with the right
+ * `sha256` is 'unknown' (callers then rehash it), not 'same'. Different sizes
+ * prove different content; equal sizes prove nothing.
  */
-export function compareContent(a: ContentFacts, b: ContentFacts): Comparison {
-  if (a.size !== b.size) return {by: 'size', verdict: 'different'}
+export function compareContent(stored: ContentFacts, expected: ContentFacts): Comparison {
+  if (stored.size !== expected.size) return {by: 'size', verdict: 'different'}
+  const wanted = {...expected, sha256: expectedSha256(expected)}
   const agreeing: Digest[] = []
   for (const digest of DIGESTS) {
-    const left = a[digest]
-    const right = b[digest]
-    if (left === undefined || right === undefined) continue
-    if (left !== right) return {by: digest, verdict: 'different'}
+    const have = stored[digest]
+    const want = wanted[digest]
+    if (have === undefined || want === undefined) continue
+    if (have !== want) return {by: digest, verdict: 'different'}
     agreeing.push(digest)
   }
-  return agreeing.length > 0 ? {by: agreeing, verdict: 'same'} : {verdict: 'unknown'}
+  if (agreeing.length > 0) return {by: agreeing, verdict: 'same'}
+  if (stored.metadataSha256 !== undefined && wanted.sha256 !== undefined && stored.metadataSha256 !== wanted.sha256) {
+    return {by: 'sha256 metadata', verdict: 'different'}
+  }
+  return {verdict: 'unknown'}
 }
 
 /** A quoted 32-hex-digit ETag: what S3 reports for an object stored in one PutObject. */

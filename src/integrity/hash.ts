@@ -3,6 +3,7 @@ import {closeSync, createReadStream, openSync, readSync} from 'node:fs'
 import {Transform, type TransformCallback} from 'node:stream'
 
 import {IntegrityError, TransientError} from '../core/errors.js'
+import {Crc32c} from './crc32c.js'
 
 /** Content a stream must turn out to be, checked before the stream ends. */
 export interface ExpectedContent {
@@ -21,6 +22,14 @@ export interface HashingOptions {
   readonly headBytes?: number
   /** Also compute the MD5, for services that check one. */
   readonly md5?: boolean
+  /** Also compute the CRC32C, to check a service's own checksum. */
+  readonly crc32c?: boolean
+  /**
+   * The MD5 and CRC32C are computed only while this says they are still
+   * wanted; once it says no, they are dropped for good (they cost as much as
+   * the sha256, and a download that turns out to have a sidecar needs neither).
+   */
+  readonly extrasWanted?: () => boolean
   /**
    * Fail the stream, before it ends, when the content is not this. A store's
    * upload then sees an error instead of an end of stream and aborts rather
@@ -35,7 +44,8 @@ export interface HashingOptions {
  */
 export class HashingStream extends Transform {
   private readonly sha256: Hash = createHash('sha256')
-  private readonly md5?: Hash
+  private md5?: Hash
+  private crc?: Crc32c
   private readonly headChunks: Buffer[] = []
   private headLength = 0
   private sha256Hex?: string
@@ -45,6 +55,7 @@ export class HashingStream extends Transform {
   constructor(private readonly options: HashingOptions = {}) {
     super({highWaterMark: 1 << 16})
     if (options.md5) this.md5 = createHash('md5')
+    if (options.crc32c) this.crc = new Crc32c()
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
@@ -55,7 +66,12 @@ export class HashingStream extends Transform {
       return
     }
     this.sha256.update(chunk)
+    if ((this.md5 || this.crc) && this.options.extrasWanted?.() === false) {
+      this.md5 = undefined
+      this.crc = undefined
+    }
     this.md5?.update(chunk)
+    this.crc?.update(chunk)
     this.keepHead(chunk)
     callback(null, chunk)
   }
@@ -94,9 +110,15 @@ export class HashingStream extends Transform {
   }
 
   /** Base64 MD5 (as GCS and Azure report it), when asked for; call once the stream has finished. */
+  /** Undefined when not asked for, or dropped (see `extrasWanted`). */
   md5Base64(): string | undefined {
     if (this.md5) this.md5Value ??= this.md5.digest('base64')
     return this.md5Value
+  }
+
+  /** Base64 big-endian CRC32C (as GCS and S3 report it), when asked for; call once the stream has finished. */
+  crc32cBase64(): string | undefined {
+    return this.crc?.base64()
   }
 
   /** The first bytes seen (up to `headBytes`). */

@@ -1,4 +1,5 @@
 import {IntegrityError} from '../core/errors.js'
+import {displayKey, keyProblem} from '../core/keys.js'
 
 /** A release's SHA256SUMS lists a handful of files; anything this large is not one. */
 export const SHA256SUMS_MAX_BYTES = 64 * 1024
@@ -10,7 +11,8 @@ const LINE = /^([0-9a-fA-F]{64}) [ *](.+)$/
  * Parses a multi-file `sha256sum` listing into name → lowercase hex digest.
  * The whole file is rejected when any line is malformed or a name is listed
  * twice with different digests: a damaged or tampered listing must not be
- * half-trusted. `where` names the file in error messages.
+ * half-trusted; so is one that names a file by an unsafe name (see
+ * core/keys). `where` names the file in error messages.
  */
 export function parseSha256Sums(content: Buffer | string, where: string): ReadonlyMap<string, string> {
   const buffer = typeof content === 'string' ? Buffer.from(content) : content
@@ -26,6 +28,9 @@ export function parseSha256Sums(content: Buffer | string, where: string): Readon
     if (!match) throw new IntegrityError(`${where} line ${index + 1} is malformed: expected '<64 hex digits>  <file>'`)
     const sha256 = match[1]!.toLowerCase()
     const name = match[2]!.replace(/^\.\//, '')
+    // Names are matched against asset names, never used as paths; one that no store could hold safely means a damaged or tampered file.
+    const problem = keyProblem(name)
+    if (problem !== undefined) throw new IntegrityError(`${where} line ${index + 1} names '${displayKey(name)}', an unsafe name (${problem}): the whole file is refused`)
     const earlier = digests.get(name)
     if (earlier !== undefined && earlier !== sha256) throw new IntegrityError(`${where} lists '${name}' twice with different digests`)
     digests.set(name, sha256)

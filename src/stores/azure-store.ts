@@ -4,7 +4,7 @@ import {pipeline} from 'node:stream/promises'
 
 import {azureConnectionString, azureCredentialTimeoutMs, requestTimeoutMs} from '../core/config.js'
 import {ArtifactError, ConflictError, IntegrityError, NotFoundError, OperationalError, TransientError, UsageError} from '../core/errors.js'
-import {joinKey} from '../core/keys.js'
+import {assertSafeKey, joinKey} from '../core/keys.js'
 import type {BucketLocation} from '../core/location.js'
 import {isAllowedTransport} from '../core/url-policy.js'
 import {HashingStream, describeMismatch, md5Base64} from '../integrity/hash.js'
@@ -419,6 +419,7 @@ export class AzureStore implements Store {
   }
 
   private blobName(key: string): string {
+    assertSafeKey(key, this.display)
     return joinKey(this.root, key)
   }
 
@@ -447,12 +448,12 @@ export class AzureStore implements Store {
   private infoFrom(key: string, facts: BlobFacts): ObjectInfo {
     // `sha256` is metadata a client wrote; `md5` is the blob's Content-MD5, which the service computed
     // (Put Blob) or which was declared at commit after the service had checked every block's MD5.
-    const sha256 = sha256FromMetadata(facts.metadata?.sha256)
+    const metadataSha256 = sha256FromMetadata(facts.metadata?.sha256)
     const md5 = facts.contentMD5 && facts.contentMD5.length === 16 ? Buffer.from(facts.contentMD5).toString('base64') : undefined
     return {
       key,
       size: facts.contentLength ?? 0,
-      ...(sha256 ? {sha256} : {}),
+      ...(metadataSha256 ? {metadataSha256} : {}),
       ...(md5 ? {md5} : {}),
       ...(facts.etag ? {version: facts.etag} : {}),
     }

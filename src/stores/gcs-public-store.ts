@@ -1,6 +1,6 @@
 import {GCS_PUBLIC_HOST} from '../core/config.js'
 import {NotFoundError, OperationalError} from '../core/errors.js'
-import {joinKey} from '../core/keys.js'
+import {assertSafeKey, joinKey} from '../core/keys.js'
 import type {BucketLocation, GcsPublicView, HttpLocation} from '../core/location.js'
 import {httpRequest} from '../net/http-client.js'
 import {readBounded} from '../net/read-bounded.js'
@@ -72,14 +72,15 @@ export class GcsPublicStore extends HttpStore {
     if (typeof name !== 'string' || name === '') throw malformed('name')
     const bytes = typeof size === 'string' && /^\d{1,16}$/.test(size) ? Number(size) : Number.NaN
     if (!Number.isSafeInteger(bytes)) throw malformed(`size of ${JSON.stringify(name.slice(0, 200))}`)
-    const sha256 = isRecord(metadata) ? sha256FromMetadata(metadata.sha256) : undefined
+    // Metadata a client wrote is a claim, kept apart from the service's md5 and crc32c.
+    const metadataSha256 = isRecord(metadata) ? sha256FromMetadata(metadata.sha256) : undefined
     return {
       key: name,
       name,
       size: bytes,
       ...(typeof md5Hash === 'string' && BASE64_MD5.test(md5Hash) ? {md5: md5Hash} : {}),
       ...(typeof crc32c === 'string' && BASE64_CRC32C.test(crc32c) ? {crc32c} : {}),
-      ...(sha256 ? {sha256} : {}),
+      ...(metadataSha256 ? {metadataSha256} : {}),
       ...(typeof generation === 'string' && /^\d{1,20}$/.test(generation) ? {version: generation} : {}),
       ...(typeof contentEncoding === 'string' && /^(x-)?gzip$/i.test(contentEncoding.trim()) ? {encoding: 'gzip' as const} : {}),
     }
@@ -91,6 +92,7 @@ export class GcsPublicStore extends HttpStore {
    * a HEAD of the public URL.
    */
   override async stat(key: string, options: ReadOptions = {}): Promise<ObjectInfo | undefined> {
+    assertSafeKey(key, this.display)
     const url = `${this.apiBase}/${encodeURIComponent(`${this.base}${key}`)}?fields=${encodeURIComponent(OBJECT_FIELDS)}`
     const what = `reading metadata of ${this.display}/${key}`
     try {

@@ -2,8 +2,9 @@ import type {Readable} from 'node:stream'
 import {pipeline} from 'node:stream/promises'
 
 import {ArtifactError, ConflictError, IntegrityError, NotFoundError, OperationalError, TransientError} from '../core/errors.js'
-import {joinKey} from '../core/keys.js'
+import {assertSafeKey, joinKey} from '../core/keys.js'
 import type {BucketLocation} from '../core/location.js'
+import {expectedSha256} from '../integrity/content-identity.js'
 import {HashingStream, describeMismatch, md5Base64} from '../integrity/hash.js'
 import {classifyNetworkError} from '../net/http-client.js'
 import {decodeGzipBody} from '../net/gzip-body.js'
@@ -118,7 +119,9 @@ export class GcsStore implements Store {
     return this.bucketPromise
   }
 
+  /** The object name of a store key; an unsafe key is refused (IntegrityError) before any request names it. */
   private objectName(key: string): string {
+    assertSafeKey(key, this.display)
     return joinKey(this.root, key)
   }
 
@@ -126,12 +129,13 @@ export class GcsStore implements Store {
     return `${this.display}/${key}`
   }
 
+  /** md5Hash and crc32c are the service's; the `sha256` metadata is a client's claim, kept apart. */
   private infoFrom(key: string, metadata: FileMetadata): ObjectInfo {
-    const sha256 = sha256FromMetadata(metadata.metadata?.sha256)
+    const metadataSha256 = sha256FromMetadata(metadata.metadata?.sha256)
     return {
       key,
       size: Number(metadata.size ?? 0),
-      ...(sha256 ? {sha256} : {}),
+      ...(metadataSha256 ? {metadataSha256} : {}),
       ...(metadata.md5Hash ? {md5: metadata.md5Hash} : {}),
       ...(metadata.crc32c ? {crc32c: metadata.crc32c} : {}),
       ...(metadata.generation === undefined ? {} : {version: String(metadata.generation)}),
@@ -180,7 +184,10 @@ export class GcsStore implements Store {
     // The SDK's crc32c check runs in JavaScript and cost half the CPU of a streamed copy; every caller already checks sha256.
     const stream = file.createReadStream({validation: false, ...(options.firstBytes ? {end: Math.max(0, size - 1), start: 0} : {})})
     const body = relayErrors(stream, (error) => mapGcsError(error, `downloading ${where}`), options.signal)
-    return {body, size}
+    // The generation's own checksums, for callers that verify the bytes against them (a download without a sidecar).
+    const whole = !options.firstBytes && metadata.contentEncoding !== 'gzip'
+    const checksums = whole && (metadata.md5Hash || metadata.crc32c) ? {source: 'the object metadata', ...(metadata.md5Hash ? {md5: metadata.md5Hash} : {}), ...(metadata.crc32c ? {crc32c: metadata.crc32c} : {})} : undefined
+    return {body, size, ...(checksums ? {checksums} : {})}
   }
 
   async write(key: string, body: Buffer | Readable, options: WriteOptions): Promise<ObjectInfo> {
@@ -333,8 +340,9 @@ export class GcsStore implements Store {
     // A rewrite would keep the gzip encoding, and a bucket mounted on a host would then serve compressed bytes: stream it, decoded.
     if (isGzip(sourceMetadata)) return undefined
     const sourceInfo = source.infoFrom(sourceKey, sourceMetadata)
-    if (sourceInfo.size !== options.size || (sourceInfo.sha256 !== undefined && sourceInfo.sha256 !== options.sha256)) {
-      throw new IntegrityError(`${from} (${sourceInfo.size} bytes, sha256 ${sourceInfo.sha256 ?? 'unknown'}) is not the expected ${options.size} bytes with sha256 ${options.sha256}: not copied`)
+    const sourceSha256 = expectedSha256(sourceInfo)
+    if (sourceInfo.size !== options.size || (sourceSha256 !== undefined && sourceSha256 !== options.sha256)) {
+      throw new IntegrityError(`${from} (${sourceInfo.size} bytes, sha256 ${sourceSha256 ?? 'unknown'}) is not the expected ${options.size} bytes with sha256 ${options.sha256}: not copied`)
     }
     if (options.precondition === 'absent' && (await this.metadataOf(key))) throw new ConflictError(`${where} already exists`)
     const sourceFile = (await source.bucket()).file(source.objectName(sourceKey), {generation: sourceMetadata.generation})

@@ -2,13 +2,14 @@ import type {Readable} from 'node:stream'
 
 import {type GithubSettings, githubSettings} from '../core/config.js'
 import {IntegrityError, NotFoundError, OperationalError, UsageError} from '../core/errors.js'
+import {assertSafeKey, keyProblem} from '../core/keys.js'
 import type {GithubLocation} from '../core/location.js'
 import {endpointUrl, isAllowedUrl} from '../core/url-policy.js'
 import {normalizeDigest} from '../integrity/sidecar.js'
 import {contentLength, httpRequest} from '../net/http-client.js'
 import {readBounded} from '../net/read-bounded.js'
 import {withRetry} from '../net/retry.js'
-import type {ObjectBody, ObjectInfo, ReadOptions, Store} from './store.js'
+import type {ObjectBody, ObjectInfo, ReadOptions, RefusedEntry, Store} from './store.js'
 
 /** Release metadata is a few KiB; a cap keeps a misbehaving server from filling memory. */
 const RELEASE_JSON_MAX_BYTES = 8 * 1024 * 1024
@@ -136,7 +137,9 @@ export class GithubReleaseStore implements Store {
     }
   }
 
+  /** The asset named `key`; names from the API document pass the key-safety rule before any use. */
   private async asset(key: string): Promise<ReleaseAsset | undefined> {
+    assertSafeKey(key, this.display)
     return (await this.assets()).find((asset) => asset.name === key)
   }
 
@@ -161,9 +164,12 @@ export class GithubReleaseStore implements Store {
     return {body: response.body, size: contentLength(response) ?? asset.size}
   }
 
-  async *list(prefix: string): AsyncIterable<ObjectInfo> {
+  /** GitHub computes the asset digest from the bytes, so it is evidence (`sha256`), not a client's metadata. */
+  async *list(prefix: string): AsyncIterable<ObjectInfo | RefusedEntry> {
     for (const asset of await this.assets()) {
-      if (asset.name.startsWith(prefix)) yield {key: asset.name, size: asset.size, ...(asset.sha256 ? {sha256: asset.sha256} : {})}
+      if (!asset.name.startsWith(prefix)) continue
+      const problem = keyProblem(asset.name)
+      yield problem === undefined ? {key: asset.name, size: asset.size, ...(asset.sha256 ? {sha256: asset.sha256} : {})} : {key: asset.name, refused: problem}
     }
   }
 

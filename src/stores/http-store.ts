@@ -1,10 +1,11 @@
 import {NotFoundError, UsageError} from '../core/errors.js'
-import {joinKey} from '../core/keys.js'
+import {assertSafeKey, joinKey} from '../core/keys.js'
 import type {HttpLocation} from '../core/location.js'
 import {type HttpResponse, contentLength, httpRequest, responseHeader} from '../net/http-client.js'
 import {decodeGzipBody} from '../net/gzip-body.js'
 import {withRetry} from '../net/retry.js'
-import type {ObjectBody, ObjectInfo, ReadOptions, Store} from './store.js'
+import {sha256FromMetadata} from './checksums.js'
+import type {ObjectBody, ObjectInfo, ReadOptions, ServiceChecksums, Store} from './store.js'
 
 const ACCEPT_GZIP: Readonly<Record<string, string>> = {'accept-encoding': 'gzip'}
 
@@ -36,6 +37,19 @@ function gzipEncoded(headers: HttpResponse['headers'], stored = false): boolean 
 }
 
 /**
+ * The service's checksums of a whole object as GCS sends them with its
+ * content (`x-goog-hash`). Not for a ranged read, and not for an encoded
+ * body: the checksums are of the stored bytes, which were not what arrived
+ * (gzip bodies are checked against them while decoding, in net/gzip-body.ts).
+ */
+function checksumsOf(response: HttpResponse, options: ReadOptions): {checksums?: ServiceChecksums} {
+  if (options.firstBytes || response.status !== 200 || gzipEncoded(response.headers)) return {}
+  const {crc32c, md5} = parseGoogHash(headerList(response.headers, 'x-goog-hash'))
+  if (!crc32c && !md5) return {}
+  return {checksums: {source: 'x-goog-hash', ...(crc32c ? {crc32c} : {}), ...(md5 ? {md5} : {})}}
+}
+
+/**
  * Read-only access to a public bucket over HTTPS: `https://host/bucket[/prefix]/{key}`.
  * Objects stored gzip-encoded are asked for as stored and decoded here
  * (net/gzip-body.ts), so readers see the decoded bytes.
@@ -52,6 +66,7 @@ export class HttpStore implements Store {
   }
 
   url(key: string): string {
+    assertSafeKey(key, this.display)
     const path = joinKey(this.root, key).split('/').map((segment) => encodeURIComponent(segment)).join('/')
     return `${this.location.baseUrl}/${path}`
   }
@@ -61,12 +76,13 @@ export class HttpStore implements Store {
     try {
       const response = await withRetry('metadata read', () => httpRequest(this.url(key), {headers: ACCEPT_GZIP, method: 'HEAD', signal: options.signal}))
       response.body.resume()
-      const sha256 = responseHeader(response.headers, 'x-goog-meta-sha256') ?? responseHeader(response.headers, 'x-amz-meta-sha256')
+      // Metadata a client wrote is a claim, kept apart from the service's x-goog-hash.
+      const metadataSha256 = sha256FromMetadata(responseHeader(response.headers, 'x-goog-meta-sha256') ?? responseHeader(response.headers, 'x-amz-meta-sha256'))
       return {
         key,
         size: contentLength(response) ?? 0,
         ...parseGoogHash(headerList(response.headers, 'x-goog-hash')),
-        ...(sha256 ? {sha256: sha256.toLowerCase()} : {}),
+        ...(metadataSha256 ? {metadataSha256} : {}),
         // Size and digests then describe the stored compressed bytes, not the content.
         ...(gzipEncoded(response.headers, true) ? {encoding: 'gzip' as const} : {}),
       }
@@ -86,7 +102,7 @@ export class HttpStore implements Store {
     // A ranged read asks for identity bytes: a range of compressed bytes would not decode on its own.
     const headers = options.firstBytes ? {range: `bytes=0-${options.firstBytes - 1}`} : ACCEPT_GZIP
     const response = await httpRequest(this.url(key), {headers, signal: options.signal})
-    if (!gzipEncoded(response.headers)) return {body: response.body, size: contentLength(response)}
+    if (!gzipEncoded(response.headers)) return {body: response.body, size: contentLength(response), ...checksumsOf(response, options)}
     const partial = response.status === 206
     const body = await decodeGzipBody(response.body, {
       partial,

@@ -4,18 +4,21 @@ import {pipeline} from 'node:stream/promises'
 
 import {awsRegion, proxySettings, requestTimeoutMs, s3EndpointSetting, silenceAwsSdkNodeWarning} from '../core/config.js'
 import {ArtifactError, ConflictError, IntegrityError, NotFoundError, OperationalError, TransientError, UsageError} from '../core/errors.js'
-import {joinKey} from '../core/keys.js'
+import {assertSafeKey, joinKey} from '../core/keys.js'
+import {pauseAt} from '../core/test-pause.js'
 import type {BucketLocation} from '../core/location.js'
 import {endpointUrl} from '../core/url-policy.js'
+import {expectedSha256, md5FromEtag} from '../integrity/content-identity.js'
 import {describeMismatch} from '../integrity/hash.js'
 import {classifyNetworkError} from '../net/http-client.js'
 import {withRetry} from '../net/retry.js'
 import {hexToBase64, sha256FromBase64, sha256FromMetadata} from './checksums.js'
 import {relayErrors} from './sdk-stream.js'
-import type {ObjectBody, ObjectInfo, ReadOptions, RecordedDigests, Store, WriteOptions} from './store.js'
+import type {ObjectBody, ObjectInfo, ReadOptions, RecordedDigests, ServiceChecksums, Store, WriteOptions} from './store.js'
 
 // Types only, as aliases: the package itself is imported lazily where it is used.
 type HeadObjectCommandOutput = import('@aws-sdk/client-s3').HeadObjectCommandOutput
+type GetObjectCommandOutput = import('@aws-sdk/client-s3').GetObjectCommandOutput
 type S3Client = import('@aws-sdk/client-s3').S3Client
 
 /** PutObject and CopyObject take at most 5 GiB; larger objects would need multipart, which this store does not do. */
@@ -33,15 +36,42 @@ function crc32cFromBase64(value: string | undefined): string | undefined {
   return value && /^[A-Za-z0-9+/]{6}==$/.test(value) ? value : undefined
 }
 
-/** An `md5` metadata value recorded by recordDigests: a 16-byte base64 digest. */
-function md5FromMetadata(value: string | undefined): string | undefined {
-  return value && /^[A-Za-z0-9+/]{22}==$/.test(value) ? value : undefined
-}
-
 /** The endpoint from AWS_ENDPOINT_URL_S3, else AWS_ENDPOINT_URL (the AWS SDKs' own convention). */
 export function s3Endpoint(): string | undefined {
   const setting = s3EndpointSetting()
   return setting && endpointUrl(setting, 'https://s3.example.com or http://127.0.0.1:7070').href.replace(/\/+$/, '')
+}
+
+/** What HeadObject and GetObject both say about an object's content. */
+type ContentHeaders = Pick<HeadObjectCommandOutput, 'ChecksumType' | 'ChecksumSHA256' | 'ChecksumCRC32C' | 'ETag' | 'ServerSideEncryption' | 'SSECustomerAlgorithm'>
+
+/**
+ * The checksums S3 computed over the whole object. A COMPOSITE checksum (of
+ * a multipart upload's parts) is not one of the content.
+ */
+function serviceDigests(headers: ContentHeaders): {sha256?: string; crc32c?: string} {
+  if (headers.ChecksumType === 'COMPOSITE') return {}
+  const sha256 = sha256FromBase64(headers.ChecksumSHA256)
+  const crc32c = crc32cFromBase64(headers.ChecksumCRC32C)
+  return {...(sha256 ? {sha256} : {}), ...(crc32c ? {crc32c} : {})}
+}
+
+/**
+ * The MD5 an ETag stands for: only for objects stored in one PutObject
+ * (no `-N` suffix) without SSE-KMS or SSE-C, whose ETags are not MD5s.
+ */
+function etagMd5(headers: ContentHeaders): string | undefined {
+  if (headers.SSECustomerAlgorithm || (headers.ServerSideEncryption && headers.ServerSideEncryption !== 'AES256')) return undefined
+  return md5FromEtag(headers.ETag)
+}
+
+/** The checksums a GetObject response carries for the whole object, for verifying its bytes in transit. */
+export function checksumsOf(response: ContentHeaders): ServiceChecksums | undefined {
+  const {crc32c, sha256} = serviceDigests(response)
+  const md5 = etagMd5(response)
+  if (!sha256 && !crc32c && !md5) return undefined
+  const source = [sha256 && 'ChecksumSHA256', crc32c && 'ChecksumCRC32C', md5 && 'ETag'].filter(Boolean).join(', ')
+  return {source, ...(sha256 ? {sha256} : {}), ...(crc32c ? {crc32c} : {}), ...(md5 ? {md5} : {})}
 }
 
 /** The SDK prints some warnings with console.warn unless it has a logger of its own. */
@@ -125,7 +155,9 @@ export class S3Store implements Store {
     return this.sdkPromise
   }
 
+  /** The bucket key of a store key; an unsafe key is refused (IntegrityError) before any request names it. */
   private objectKey(key: string): string {
+    assertSafeKey(key, this.display)
     return joinKey(this.root, key)
   }
 
@@ -133,22 +165,20 @@ export class S3Store implements Store {
     return `${this.display}/${key}`
   }
 
+  /**
+   * The service's full-object checksums (ChecksumSHA256, ChecksumCRC32C) are
+   * evidence; the `sha256` metadata a client wrote is kept apart as a claim,
+   * so that a service checksum that disagrees with it always wins.
+   */
   private infoFrom(key: string, head: HeadObjectCommandOutput): ObjectInfo {
-    // A full-object ChecksumSHA256 is computed by the service, so it is preferred to metadata a client wrote.
-    const fullObject = head.ChecksumType !== 'COMPOSITE'
-    const checksum = fullObject ? sha256FromBase64(head.ChecksumSHA256) : undefined
-    const sha256 = checksum ?? sha256FromMetadata(head.Metadata?.sha256)
-    // A full-object CRC32C is the same big-endian base64 GCS reports: the two compare without a download.
-    const crc32c = fullObject ? crc32cFromBase64(head.ChecksumCRC32C) : undefined
-    // Upstream's multipart uploads have composite ETags and no digest the public bucket shares; an md5
-    // recorded after a rehash proved the content (recordDigests) stands in for a plain ETag's.
-    const md5 = md5FromMetadata(head.Metadata?.md5)
+    // Only checksums S3 computed itself count as evidence of the content; a client's sha256 metadata is a claim
+    // (it can show content different, never the same). recordDigests has S3 compute a CRC32C where none was kept.
+    const metadataSha256 = sha256FromMetadata(head.Metadata?.sha256)
     return {
       key,
       size: head.ContentLength ?? 0,
-      ...(sha256 ? {sha256} : {}),
-      ...(crc32c ? {crc32c} : {}),
-      ...(md5 ? {md5} : {}),
+      ...serviceDigests(head),
+      ...(metadataSha256 ? {metadataSha256} : {}),
       ...(head.ETag ? {etag: head.ETag, version: head.ETag} : {}),
     }
   }
@@ -176,7 +206,7 @@ export class S3Store implements Store {
     let response
     try {
       const range = options.firstBytes ? {Range: `bytes=0-${options.firstBytes - 1}`} : {}
-      response = await client.send(new sdk.GetObjectCommand({Bucket: this.location.bucket, Key: this.objectKey(key), ...range}), {abortSignal: options.signal})
+      response = await client.send(new sdk.GetObjectCommand({Bucket: this.location.bucket, ChecksumMode: 'ENABLED', Key: this.objectKey(key), ...range}), {abortSignal: options.signal})
     } catch (error) {
       const mapped = mapS3Error(error, `downloading ${where}`)
       throw mapped instanceof NotFoundError ? new NotFoundError(`${where}: not found`, {cause: error}) : mapped
@@ -188,7 +218,8 @@ export class S3Store implements Store {
       (error) => (/checksum mismatch/i.test((error as Error).message ?? '') ? new TransientError(`downloading ${where}: ${(error as Error).message}`) : classifyNetworkError(error, `downloading ${where}`)),
       options.signal,
     )
-    return {body, size: response.ContentLength}
+    const checksums = options.firstBytes ? undefined : checksumsOf(response as GetObjectCommandOutput)
+    return {body, size: response.ContentLength, ...(checksums ? {checksums} : {})}
   }
 
   async write(key: string, body: Buffer | Readable, options: WriteOptions): Promise<ObjectInfo> {
@@ -202,6 +233,7 @@ export class S3Store implements Store {
     }
     // Saves sending a body only to have it refused: some servers (versitygw) answer 412 before reading it and reset the connection.
     if (options.precondition === 'absent' && (await this.head(key, options.signal))) throw new ConflictError(`${where} already exists`)
+    if (options.precondition === 'absent') await pauseAt('s3:before-put')
     try {
       await this.put(key, body, options)
     } catch (error) {
@@ -211,8 +243,13 @@ export class S3Store implements Store {
     }
     const written = await this.head(key, options.signal)
     if (!written) throw new TransientError(`${where}: the object just written is not visible yet`)
-    if (written.size !== options.size || written.sha256 !== options.sha256) {
-      throw new IntegrityError(`${where}: the stored object (${written.size} bytes, sha256 ${written.sha256 ?? 'unknown'}) is not what was sent`)
+    // A server that keeps no checksum leaves the content to the caller's read-back, which rehashes it.
+    if (written.size !== options.size || (written.sha256 !== undefined && written.sha256 !== options.sha256)) {
+      const what = `the stored object (${written.size} bytes, sha256 ${written.sha256 ?? 'unknown'}) is not what was sent`
+      // Under "only if absent", other content right after our put is another writer's: a server that checks
+      // If-None-Match before receiving the body (versitygw) lets two concurrent puts through.
+      if (options.precondition === 'absent') throw new ConflictError(`${where} was written by someone else at the same time: ${what}`)
+      throw new IntegrityError(`${where}: ${what}`)
     }
     return written
   }
@@ -221,6 +258,13 @@ export class S3Store implements Store {
    * One PutObject. A stream body is fed through a pass-through because the SDK
    * does not watch the caller's stream for errors: a failing source (such as
    * a content check) aborts the request, so the server never sees a whole body.
+   * The other way round, when the request fails first (versitygw answers 412
+   * to If-None-Match before reading the body and resets the connection), the
+   * pass-through is torn down under the feeding pipe, which then reports a
+   * "premature close": that is the request's failure, not the source's, so
+   * the request's own error (a conflict, or a reset that settleFailedPut
+   * looks into) is the one reported. It used to lose to "Premature close"
+   * (exit 1) whenever the body was still being fed.
    */
   private async put(key: string, body: Buffer | Readable, options: WriteOptions): Promise<void> {
     const {client, sdk} = await this.connect()
@@ -229,11 +273,13 @@ export class S3Store implements Store {
     options.signal?.addEventListener('abort', stopOnCallerAbort, {once: true})
     let requestBody: Buffer | PassThrough = body as Buffer
     let sourceError: unknown
+    let requestFailed = false
     let feeding: Promise<void> = Promise.resolve()
     if (!Buffer.isBuffer(body)) {
       const passThrough = new PassThrough({highWaterMark: 1 << 16})
       requestBody = passThrough
       feeding = pipeline(body, passThrough).catch((error: unknown) => {
+        if (requestFailed) return
         sourceError ??= error
         abort.abort(error)
       })
@@ -251,6 +297,7 @@ export class S3Store implements Store {
     try {
       await client.send(command, {abortSignal: abort.signal})
     } catch (error) {
+      requestFailed = true
       if (requestBody instanceof PassThrough) requestBody.destroy()
       await feeding
       if (sourceError !== undefined) throw sourceError instanceof ArtifactError ? sourceError : classifyNetworkError(sourceError, `reading the content for ${this.where(key)}`)
@@ -321,8 +368,11 @@ export class S3Store implements Store {
           ContentType: head.ContentType,
           CopySource: `${this.location.bucket}/${encodedKey}`,
           CopySourceIfMatch: current.version,
+          // S3 computes a full-object CRC32C of the bytes it copies: a checksum of its own, which GCS's crc32c
+          // compares with directly, so the next run decides without a download and without trusting metadata.
+          ChecksumAlgorithm: 'CRC32C',
           Key: objectKey,
-          Metadata: {...head.Metadata, sha256: digests.sha256, ...(digests.md5 ? {md5: digests.md5} : {})},
+          Metadata: {...head.Metadata, sha256: digests.sha256},
           MetadataDirective: 'REPLACE',
         }),
       )
@@ -357,8 +407,9 @@ export class S3Store implements Store {
     const from = source.where(sourceKey)
     const sourceInfo = await source.head(sourceKey, options.signal)
     if (!sourceInfo) throw new NotFoundError(`${from}: not found`)
-    if (sourceInfo.size !== options.size || (sourceInfo.sha256 !== undefined && sourceInfo.sha256 !== options.sha256)) {
-      throw new IntegrityError(`${from} (${sourceInfo.size} bytes, sha256 ${sourceInfo.sha256 ?? 'unknown'}) is not the expected ${options.size} bytes with sha256 ${options.sha256}: not copied`)
+    const sourceSha256 = expectedSha256(sourceInfo)
+    if (sourceInfo.size !== options.size || (sourceSha256 !== undefined && sourceSha256 !== options.sha256)) {
+      throw new IntegrityError(`${from} (${sourceInfo.size} bytes, sha256 ${sourceSha256 ?? 'unknown'}) is not the expected ${options.size} bytes with sha256 ${options.sha256}: not copied`)
     }
     if (options.size > S3_SINGLE_PUT_LIMIT) throw new UsageError(`${from}: objects over 5 GiB cannot be copied in one CopyObject`)
     if (options.precondition === 'absent' && (await this.head(key, options.signal))) throw new ConflictError(`${where} already exists`)
@@ -387,8 +438,9 @@ export class S3Store implements Store {
     }
     const copied = await this.head(key, options.signal)
     if (!copied) throw new TransientError(`${where}: the copy from ${from} is not visible yet`)
+    // The checksum the server computed while copying; without one, the caller's confirmation rehashes the copy.
     const serverDigest = copiedChecksum ?? copied.sha256
-    if (copied.size !== options.size || serverDigest !== options.sha256) {
+    if (copied.size !== options.size || (serverDigest !== undefined && serverDigest !== options.sha256)) {
       await this.remove(key).catch(() => undefined)
       throw new IntegrityError(`${where}: the copy from ${from} has sha256 ${serverDigest ?? 'unknown'} and ${copied.size} bytes, not ${options.sha256} and ${options.size}`)
     }

@@ -4,7 +4,9 @@ import type {ListedFacts} from '../integrity/content-identity.js'
 
 /**
  * What a store knows about one object without reading its content: its size
- * and digests (sha256 metadata, the service's md5 and crc32c, an S3 ETag).
+ * and digests, with the ones the service computed (`sha256`, `md5`, `crc32c`)
+ * kept apart from the `sha256` metadata a client wrote (`metadataSha256`),
+ * and an S3 ETag.
  */
 export interface ObjectInfo extends ListedFacts {
   /** Key relative to the store's root. */
@@ -27,6 +29,38 @@ export interface RecordedDigests {
   readonly md5?: string
 }
 
+/**
+ * A listed name that is not content: an unsafe key (see core/keys), a
+ * symbolic link, or anything else that is not a regular object. It is never
+ * read, written or turned into a path; callers report it as an integrity finding.
+ */
+export interface RefusedEntry {
+  /** The name as listed, relative to the store's root; print it with displayKey. */
+  readonly key: string
+  /** Why it was refused, e.g. "it is a symbolic link". */
+  readonly refused: string
+}
+
+export function isRefused(entry: ObjectInfo | RefusedEntry): entry is RefusedEntry {
+  return 'refused' in entry
+}
+
+/**
+ * The checksums the service computed for the whole object being read, as it
+ * reported them with the content: what a download without a sidecar is
+ * verified against. Absent for ranged reads and for encoded (gzip) bodies.
+ */
+export interface ServiceChecksums {
+  /** Lowercase hex (S3 full-object ChecksumSHA256). */
+  readonly sha256?: string
+  /** Base64 (GCS md5Hash or x-goog-hash md5, a single-part S3 ETag). */
+  readonly md5?: string
+  /** Base64 big-endian (GCS crc32c, S3 ChecksumCRC32C). */
+  readonly crc32c?: string
+  /** Where each came from, for messages: "x-goog-hash", "ETag", ... */
+  readonly source: string
+}
+
 export interface ReadOptions {
   readonly signal?: AbortSignal
   /** Refuse bodies larger than this (sidecars are read with 4 KiB). */
@@ -42,6 +76,8 @@ export interface ObjectBody {
   readonly body: Readable
   /** The length the server announced, when it did. */
   readonly size?: number
+  /** The service's own checksums of the object, when it reports any. */
+  readonly checksums?: ServiceChecksums
 }
 
 export interface WriteOptions {
@@ -80,8 +116,13 @@ export interface Store {
   read(key: string, options?: ReadOptions): Promise<ObjectBody>
   /** Writes an object from a stream or buffer, as one atomic publish. Read-only stores throw UsageError. */
   write(key: string, body: Buffer | Readable, options: WriteOptions): Promise<ObjectInfo>
-  /** Every object under a key prefix (relative to the root), in no particular order. */
-  list(prefix: string, options?: ReadOptions): AsyncIterable<ObjectInfo>
+  /**
+   * Every object under a key prefix (relative to the root), in no particular
+   * order, and every name there that is not content (a link, an unsafe key
+   * the store can tell). Callers list through stores/ops/list-all, which also
+   * refuses every unsafe key.
+   */
+  list(prefix: string, options?: ReadOptions): AsyncIterable<ObjectInfo | RefusedEntry>
   /** Removes an object; absent objects are not an error. */
   remove(key: string): Promise<void>
   /**

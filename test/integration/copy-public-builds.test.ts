@@ -133,7 +133,7 @@ async function listKeys(store: Store): Promise<string[]> {
 
 interface CopyJson {
   objects: Array<{key: string; artifact: string; action: string; bytes: number; destination: string; method?: string; error?: {kind: string; exitCode: number}}>
-  summary: {copied: number; skipped: number; conflicts: number; failed: number; held: number; wouldCopy: number; bytesCopied: number; seconds: number; exitCode: number}
+  summary: {copied: number; skipped: number; conflicts: number; failed: number; held: number; refused: number; wouldCopy: number; bytesCopied: number; seconds: number; exitCode: number}
 }
 
 function parseReport(result: CliResult): CopyJson {
@@ -188,7 +188,7 @@ function copySuite(label: string, backends: () => {source: Backend; destination:
         assert.deepEqual(await listKeys(store), wanted.map(([key]) => key).sort(), `keys in ${store.display}`)
         for (const [key, body] of wanted) {
           assert.ok((await readAll(store, key))?.equals(body), `${store.display}/${key} holds the source's bytes`)
-          if (destination.metadata) assert.equal((await store.stat(key))?.sha256, sha(body), `${store.display}/${key} carries sha256 metadata`)
+          if (destination.metadata) assert.equal((await store.stat(key))?.metadataSha256, sha(body), `${store.display}/${key} carries sha256 metadata`)
         }
       }
     }
@@ -202,7 +202,7 @@ function copySuite(label: string, backends: () => {source: Backend; destination:
       const report = parseReport(result)
       assert.equal(report.summary.copied, layout.size)
       assert.equal(report.summary.bytesCopied, [...layout.values()].reduce((sum, body) => sum + body.length, 0))
-      assert.deepEqual({...report.summary, bytesCopied: 0, copied: 0, seconds: 0}, {bytesCopied: 0, conflicts: 0, copied: 0, exitCode: 0, failed: 0, held: 0, seconds: 0, skipped: 0, wouldCopy: 0})
+      assert.deepEqual({...report.summary, bytesCopied: 0, copied: 0, seconds: 0}, {bytesCopied: 0, conflicts: 0, copied: 0, exitCode: 0, failed: 0, held: 0, refused: 0, seconds: 0, skipped: 0, wouldCopy: 0})
       const expectedMethod = source.name === destination.name ? 'server-side' : 'streamed'
       for (const object of report.objects.filter((o) => !o.key.endsWith('.sha256'))) assert.equal(object.method, expectedMethod, object.key)
       await assertDestination(target, layout)

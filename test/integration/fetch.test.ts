@@ -158,14 +158,20 @@ describe('fetch: the happy path', () => {
     assert.deepEqual(JSON.parse(result.stdout).verifiedBy, ['sidecar', 'pin'])
   })
 
-  it('uses an optional sidecar when present and warns when an artifact has none', async () => {
+  it('uses an optional sidecar when present; without one, installs only with --allow-unverified, and warns', async () => {
     const kernel = Buffer.from('not an ELF: kernels are raw images')
-    server.put('/public-builds/kernels/6.1.102/amd64/vmlinux.bin', kernel)
-    const result = await runCli(['fetch', 'kernel', '--version', '6.1.102', '--arch', 'amd64', '--from', from], {cwd: dir})
+    publish('/public-builds/kernels/6.1.102/amd64/vmlinux.bin', kernel)
+    const args = ['fetch', 'kernel', '--version', '6.1.102', '--arch', 'amd64', '--from', from]
+    const result = await runCli(args, {cwd: dir})
     assert.equal(result.code, 0, result.stderr)
-    assert.match(result.stderr, /warning: .*has no sidecar and no --sha256 pin was given/)
+    assert.match(result.stderr, /verified by sidecar/)
     assert.deepEqual(await readFile(path.join(dir, '.kernel/6.1.102/amd64/vmlinux.bin')), kernel)
     assert.equal(await readFile(path.join(dir, '.kernel/6.1.102/amd64/vmlinux.bin.sha256'), 'utf8'), `${sha(kernel)}  vmlinux.bin\n`)
+    server.remove('/public-builds/kernels/6.1.102/amd64/vmlinux.bin.sha256')
+    assert.equal((await runCli([...args, '--force'], {cwd: dir})).code, 3, 'nothing can verify it')
+    const allowed = await runCli([...args, '--force', '--allow-unverified'], {cwd: dir})
+    assert.equal(allowed.code, 0, allowed.stderr)
+    assert.match(allowed.stderr, /warning: .*has no sidecar, no --sha256 pin and no checksum from the service: installed unverified/)
   })
 })
 

@@ -18,7 +18,8 @@ import {GcsStore} from '../../src/stores/gcs-store.js'
 import {openStore} from '../../src/stores/open-store.js'
 import {readHead} from '../../src/stores/ops/read-small.js'
 import type {BucketLocation} from '../../src/core/location.js'
-import type {ObjectInfo, Store, WriteOptions} from '../../src/stores/store.js'
+import {expectedSha256} from '../../src/integrity/content-identity.js'
+import type {ObjectInfo, RefusedEntry, Store, WriteOptions} from '../../src/stores/store.js'
 import {azuriteServer} from '../support/azurite.js'
 import {gcsServer, s3Server, uniqueBucket} from '../support/cloud-servers.js'
 import {FIXTURE_VERSION, busyboxBytes} from '../support/fixtures.js'
@@ -39,7 +40,7 @@ async function readAll(store: Store, key: string): Promise<Buffer> {
 }
 
 async function keys(store: Store, prefix: string): Promise<string[]> {
-  const found: ObjectInfo[] = []
+  const found: Array<ObjectInfo | RefusedEntry> = []
   for await (const info of store.list(prefix)) found.push(info)
   return found.map((info) => info.key).sort()
 }
@@ -63,6 +64,8 @@ interface StoreCase {
   readonly name: string
   /** Whether stat() reports the sha256 a write recorded (object metadata). */
   readonly recordsSha256: boolean
+  /** Whether stat() reports a sha256 the service computed itself (S3 ChecksumSHA256), kept apart from the metadata. */
+  readonly serviceSha256: boolean
   /** Two fresh, empty stores of this kind, in different buckets or directories. */
   open(): Promise<[Store, Store]>
 }
@@ -100,10 +103,10 @@ async function azureStores(): Promise<[Store, Store]> {
 }
 
 const CASES: StoreCase[] = [
-  {name: 'FileStore (local directory)', open: fileStores, recordsSha256: false},
-  {name: 'GcsStore (fake-gcs-server)', open: gcsStores, recordsSha256: true},
-  {name: 'S3Store (versitygw)', open: s3Stores, recordsSha256: true},
-  {name: 'AzureStore (Azurite)', open: azureStores, recordsSha256: true},
+  {name: 'FileStore (local directory)', open: fileStores, recordsSha256: false, serviceSha256: false},
+  {name: 'GcsStore (fake-gcs-server)', open: gcsStores, recordsSha256: true, serviceSha256: false},
+  {name: 'S3Store (versitygw)', open: s3Stores, recordsSha256: true, serviceSha256: true},
+  {name: 'AzureStore (Azurite)', open: azureStores, recordsSha256: true, serviceSha256: false},
 ]
 
 after(async () => {
@@ -128,10 +131,12 @@ for (const storeCase of CASES) {
       const data = randomBytes(300_000)
       const info = await store.write('v1/amd64/bin', data, absent(data))
       assert.equal(info.size, data.length)
-      assert.equal(info.sha256, sha256(data))
+      assert.equal(expectedSha256(info), sha256(data))
       const stat = await store.stat('v1/amd64/bin')
       assert.equal(stat?.size, data.length)
-      if (storeCase.recordsSha256) assert.equal(stat?.sha256, sha256(data))
+      // The metadata a client wrote is a claim, kept apart from a sha256 the service computed.
+      assert.equal(stat?.metadataSha256, storeCase.recordsSha256 ? sha256(data) : undefined)
+      assert.equal(stat?.sha256, storeCase.serviceSha256 ? sha256(data) : undefined)
       assert.deepEqual(await readAll(store, 'v1/amd64/bin'), data)
     })
 
@@ -167,7 +172,7 @@ for (const storeCase of CASES) {
       const info = await store.write('overwrite/bin', streamOf(replacement), overwrite(replacement))
       assert.equal(info.size, replacement.length)
       assert.deepEqual(await readAll(store, 'overwrite/bin'), replacement)
-      if (storeCase.recordsSha256) assert.equal((await store.stat('overwrite/bin'))?.sha256, sha256(replacement))
+      if (storeCase.recordsSha256) assert.equal((await store.stat('overwrite/bin'))?.metadataSha256, sha256(replacement))
     })
 
     it('writes from a stream', async () => {
@@ -227,7 +232,8 @@ for (const storeCase of CASES) {
       assert.ok(copied, 'a same-provider copy happens server side')
       assert.equal(copied.size, data.length)
       assert.deepEqual(await readAll(other, 'copy/dst'), data)
-      if (storeCase.recordsSha256) assert.equal((await other.stat('copy/dst'))?.sha256, sha256(data))
+      if (storeCase.recordsSha256) assert.equal((await other.stat('copy/dst'))?.metadataSha256, sha256(data))
+      if (storeCase.serviceSha256) assert.equal((await other.stat('copy/dst'))?.sha256, sha256(data), 'the copy carries a checksum the server computed')
       const different = randomBytes(10)
       await other.write('copy/taken', different, absent(different))
       await assert.rejects(other.copyWithin!(store, 'copy/src', 'copy/taken', absent(data)), ConflictError)
@@ -343,7 +349,7 @@ describe('GcsStore resumable path (large objects)', () => {
   it('uploads in chunks and records sha256 and md5', async () => {
     const data = randomBytes(9 * 1024 * 1024 + 17)
     const info = await store.write('big', streamOf(data, 5), absent(data))
-    assert.equal(info.sha256, sha256(data))
+    assert.equal(info.metadataSha256, sha256(data))
     assert.equal(info.md5, createHash('md5').update(data).digest('base64'))
     assert.deepEqual(await readAll(store, 'big'), data)
     await assert.rejects(store.write('big', streamOf(data), absent(data)), ConflictError)

@@ -81,10 +81,13 @@ describe('verify --at', () => {
     assert.deepEqual(report.findings.map((f: {kind: string}) => f.kind), ['ok', 'ok'])
   })
 
-  it('without --deep and without metadata, says the digests are unverified rather than ok', async () => {
+  it('without --deep and without metadata, rehashes; only --metadata-only leaves the digests unverified', async () => {
     const result = await verify('--at', `file://${mirror}`)
     assert.equal(result.code, 0, result.stderr)
-    assert.match(result.stderr, /^NOTE +1\.35\.0\/amd64 +.*no sha256 metadata .*use --deep/m)
+    assert.match(result.stderr, /^OK +1\.35\.0\/amd64 +.*matches its sidecar \(rehashed\)$/m)
+    const cheap = await verify('--at', `file://${mirror}`, '--metadata-only')
+    assert.equal(cheap.code, 0, cheap.stderr)
+    assert.match(cheap.stderr, /^NOTE +1\.35\.0\/amd64 +.*the store keeps no sha256 of its content; not checked \(--metadata-only\)$/m)
   })
 
   it('finds every kind of damage, one row each, and exits 3', async () => {

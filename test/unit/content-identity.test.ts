@@ -35,6 +35,22 @@ describe('compareContent', () => {
     assert.deepEqual(comparison, {by: 'crc32c', verdict: 'different'})
   })
 
+  it('never lets sha256 metadata alone make a stored object the same: a zero-filled object with the right tag is unknown (rehash it)', () => {
+    assert.deepEqual(compareContent({metadataSha256: SHA_A, size: 5}, {sha256: SHA_A, size: 5}), {verdict: 'unknown'})
+    assert.deepEqual(compareContent({metadataSha256: SHA_A, size: 5}, {metadataSha256: SHA_A, size: 5}), {verdict: 'unknown'})
+  })
+
+  it('lets a service sha256 that disagrees win over agreeing metadata', () => {
+    assert.deepEqual(compareContent({metadataSha256: SHA_A, sha256: SHA_B, size: 5}, {sha256: SHA_A, size: 5}), {by: 'sha256', verdict: 'different'})
+    // The expected side's claim is what the content should be: a service checksum of the stored bytes can confirm or refute it.
+    assert.deepEqual(compareContent({sha256: SHA_A, size: 5}, {metadataSha256: SHA_A, size: 5}), {by: ['sha256'], verdict: 'same'})
+  })
+
+  it('lets disagreeing metadata show an object different when no service checksum says otherwise', () => {
+    assert.deepEqual(compareContent({metadataSha256: SHA_B, size: 5}, {sha256: SHA_A, size: 5}), {by: 'sha256 metadata', verdict: 'different'})
+    assert.deepEqual(compareContent({md5: MD5_B64, metadataSha256: SHA_B, size: 5}, {md5: MD5_B64, sha256: SHA_A, size: 5}), {by: ['md5'], verdict: 'same'})
+  })
+
   it('reports the strongest disagreeing digest', () => {
     assert.deepEqual(compareContent({md5: MD5_B64, sha256: SHA_A, size: 5}, {md5: 'x', sha256: SHA_B, size: 5}), {by: 'sha256', verdict: 'different'})
   })

@@ -176,4 +176,13 @@ describe('resolveVerifyRequest', () => {
     usage(() => resolveVerifyRequest({at: 'gs://bucket-x', version: '../x'}), /invalid version/)
     usage(() => resolveVerifyRequest({at: 'gs://bucket-x', concurrency: 0}), /invalid --concurrency/)
   })
+
+  it('takes --metadata-only with --at, and never together with --deep', () => {
+    const cheap = resolveVerifyRequest({at: 'gs://bucket-x', 'metadata-only': true})
+    assert.equal(cheap.mode === 'at' && cheap.metadataOnly, true)
+    assert.equal(cheap.mode === 'at' && cheap.deep, false)
+    const plain = resolveVerifyRequest({at: 'gs://bucket-x'})
+    assert.equal(plain.mode === 'at' && plain.metadataOnly, false)
+    usage(() => resolveVerifyRequest({at: 'gs://bucket-x', deep: true, 'metadata-only': true}), /choose one of --deep .* or --metadata-only/)
+  })
 })

@@ -51,6 +51,17 @@ describe('parseSha256Sums', () => {
     assert.throws(() => parseSha256Sums(`${A}  busybox\n${B}  busybox\n`, WHERE), /lists 'busybox' twice with different digests/)
     assert.equal(parseSha256Sums(`${A}  busybox\n${A} *busybox\n`, WHERE).get('busybox'), A)
   })
+
+  it('refuses the whole file when it names a file by an unsafe name (key safety)', () => {
+    for (const [name, why] of [['../../etc/passwd', /'\.\.' segment/], ['dist\\busybox', /backslash/], ['/busybox', /starts with \//], ['bell\u0007', /control character/]] as const) {
+      assert.throws(
+        () => parseSha256Sums(`${A}  busybox_v1.36.1_amd64\n${B}  ${name}\n`, WHERE),
+        (error: unknown) => error instanceof IntegrityError && /line 2 names '.*', an unsafe name/.test(error.message) && why.test(error.message),
+        name,
+      )
+    }
+    assert.equal(parseSha256Sums(`${A}  ./dist/busybox\n`, WHERE).get('dist/busybox'), A)
+  })
 })
 
 describe('digestFor', () => {

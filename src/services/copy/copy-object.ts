@@ -5,7 +5,8 @@ import type {ArtifactName} from '../../core/catalog.js'
 import {isSidecarKey} from '../../core/keys.js'
 import type {Limiter} from '../../core/concurrency.js'
 import {ArtifactError, ConflictError, IntegrityError, OperationalError, exitCodeOf, kindOf} from '../../core/errors.js'
-import {type Comparison, type ContentFacts, compareContent, sameByMd5} from '../../integrity/content-identity.js'
+import {pauseAt, pauseMidStream} from '../../core/test-pause.js'
+import {type Comparison, type ContentFacts, compareContent, expectedSha256, sameByMd5} from '../../integrity/content-identity.js'
 import {HashingStream} from '../../integrity/hash.js'
 import {classifyNetworkError} from '../../net/http-client.js'
 import {type RetryOptions, withRetry} from '../../net/retry.js'
@@ -14,7 +15,8 @@ import {hashObject} from '../../stores/ops/hash-object.js'
 import type {ObjectInfo, RecordedDigests, Store, WriteOptions} from '../../stores/store.js'
 import type {SourceObject} from './source-object.js'
 
-export type CopyAction = 'copied' | 'skipped' | 'conflict' | 'failed' | 'would-copy' | 'held'
+/** `refused`: a listed name that is not safe content (an unsafe key, a link), never read or written. */
+export type CopyAction = 'copied' | 'skipped' | 'conflict' | 'failed' | 'would-copy' | 'held' | 'refused'
 
 /** How bytes reached the destination. */
 export type CopyMethod = 'server-side' | 'streamed' | 'from-memory'
@@ -69,8 +71,10 @@ function asArtifactError(error: unknown, what: string): ArtifactError {
  * against a fresh stat of the destination, by any service checksum or
  * sha256 they share; only then the source's sha256 (streamed when nothing
  * recorded it), and last the destination streamed through sha256 too (see
- * byContent). Size alone never makes two objects the same, and the stored
- * size and digests of a gzip-encoded object are never compared with anything.
+ * byContent). Size alone, or `sha256` metadata alone, never makes two
+ * objects the same (a service checksum that disagrees wins over agreeing
+ * metadata), and the stored size and digests of a gzip-encoded object are
+ * never compared with anything.
  */
 export async function destinationState(context: CopyContext, object: SourceObject, known: ObjectInfo | undefined): Promise<DestinationState> {
   if (!known) return {verdict: 'absent'}
@@ -88,9 +92,12 @@ export async function destinationState(context: CopyContext, object: SourceObjec
   return byContent(context, object, info, fresh)
 }
 
-/** By the digests two objects' metadata share, or an MD5 an S3 ETag stands for (which can only confirm). */
+/**
+ * By the digests the destination's service computed, against what the source
+ * is known to hold, or an MD5 an S3 ETag stands for (which can only confirm).
+ */
 function compareFacts(source: ObjectInfo, destination: ObjectInfo): Comparison {
-  const comparison = compareContent(source, destination)
+  const comparison = compareContent(destination, source)
   if (comparison.verdict !== 'unknown') return comparison
   return sameByMd5(source, destination) ? {by: ['md5 (ETag)'], verdict: 'same'} : comparison
 }
@@ -115,7 +122,7 @@ async function byContent(context: CopyContext, object: SourceObject, info: Objec
     // Best effort: a refused update (permissions, a concurrent change) only means the next run reads it again.
     if (record) await context.destination.recordDigests?.(fresh, digests).catch(() => undefined)
   }
-  if (info.sha256 === undefined && info.md5 !== undefined && !fresh.encoding) {
+  if (expectedSha256(info) === undefined && info.md5 !== undefined && !fresh.encoding) {
     const content = await readDestination(true)
     if (content.size !== info.size || content.md5 !== info.md5) return {by: MD5_REHASHED, verdict: 'different'}
     await remember({md5: content.md5, sha256: content.sha256})
@@ -145,9 +152,12 @@ async function streamCopy(context: CopyContext, object: SourceObject, options: W
     const checking = new HashingStream({
       expect: {claimedBy: 'its metadata', consequence: 'not copied', sha256: options.sha256, size: options.size, where: object.where},
     })
-    pipeline(body, checking, (error) => {
+    const pause = pauseMidStream('copy:mid-stream')
+    const done = (error: Error | null): void => {
       if (error) streamError = error
-    })
+    }
+    if (pause) pipeline(body, pause, checking, done)
+    else pipeline(body, checking, done)
     checking.on('error', (error) => (streamError ??= error))
     const stored = await context.destination.write(object.key, checking, options)
     if (streamError) throw streamError
@@ -201,7 +211,7 @@ export async function copyObject(context: CopyContext, object: SourceObject, dec
   let bytes = object.listedInfo.size
   try {
     const state = decided ?? (await destinationState(context, object, context.listed.get(object.key)))
-    if (state.verdict === 'same') return {...base, action: 'skipped', bytes, checkedBy: state.by, sha256: object.listedInfo.sha256}
+    if (state.verdict === 'same') return {...base, action: 'skipped', bytes, checkedBy: state.by, sha256: expectedSha256(object.listedInfo)}
     if (state.verdict === 'different' && !context.force) {
       const error = new ConflictError(`${base.destination} holds different content (${state.by} differs): left untouched; rerun with --force to overwrite`)
       return {...base, action: 'conflict', bytes, error: {exitCode: error.exitCode, kind: error.kind, message: error.message}}
@@ -223,7 +233,9 @@ export async function copyObject(context: CopyContext, object: SourceObject, dec
       if (now.verdict === 'same') return {...base, action: 'skipped', bytes, checkedBy: now.by, reason: 'written concurrently', sha256}
       throw error
     }
-    const expected = object.content ? {sha256, size: info.size} : {...info, sha256}
+    await pauseAt('copy:after-object')
+    // In-memory content (a sidecar) is described by its own bytes: sha256 and md5, so a service's md5 confirms it without a re-read.
+    const expected = object.content ? {...object.listedInfo, sha256} : {...info, sha256}
     const checkedBy = await confirmCopy(context, object.key, expected, moved.stored)
     return {...base, action: 'copied', bytes, checkedBy, method: moved.method, sha256}
   } catch (error) {

@@ -3,12 +3,12 @@ import path from 'node:path'
 import {Limiter, mapLimit} from '../../core/concurrency.js'
 import {type ExitCodeValue, IntegrityError, NotFoundError, UsageError, exitCodeOf, kindOf} from '../../core/errors.js'
 import {mostSevere} from '../../core/failures.js'
-import {keyOfSidecar} from '../../core/keys.js'
+import {displayKey, isSidecarKey, keyOfSidecar, unsafeKeyMessage} from '../../core/keys.js'
 import {artifactRoot} from '../../core/location.js'
 import {openStore} from '../../stores/open-store.js'
 import {listAll} from '../../stores/ops/list-all.js'
 import {readSidecar} from '../../stores/ops/read-sidecar.js'
-import type {ObjectInfo, Store} from '../../stores/store.js'
+import type {ObjectInfo, RefusedEntry, Store} from '../../stores/store.js'
 import {runService} from '../runner.js'
 import {type CopyContext, type DestinationState, type ObjectOutcome, copyObject, destinationState} from './copy-object.js'
 import {type CopyUnit, planCopies} from './plan.js'
@@ -30,6 +30,8 @@ export interface CopySummary {
   readonly failed: number
   /** Sidecars not attempted because their binary was not copied. */
   readonly held: number
+  /** Listed names that are not safe content (unsafe keys, links): never read or written, each an integrity failure. */
+  readonly refused: number
   readonly wouldCopy: number
   /** Bytes of the objects copied (server side or streamed); 0 on a run with nothing to do. */
   readonly bytesCopied: number
@@ -65,6 +67,8 @@ export interface CopyEvents {
 interface PreparedArtifact {
   readonly context: CopyContext
   readonly units: readonly CopyUnit[]
+  /** Outcomes decided by the listing alone: refused names, and the sidecars of refused objects. */
+  readonly decided: readonly ObjectOutcome[]
   /** Where the source was listed, for the warning when it held nothing. */
   readonly listed: string
 }
@@ -84,24 +88,45 @@ async function prepareArtifact(target: CopyTarget, request: CopyRequest, shared:
   stores.push(destination)
   if (source.display === destination.display) throw new UsageError(`${artifact.name}: the source and the destination are both ${source.display}`)
   const prefix = request.version ? `${request.version}/` : ''
-  const [objects, existing] = await Promise.all([listAll(source, prefix), listAll(destination, prefix)])
-  const plan = planCopies(objects)
+  const [listing, existing] = await Promise.all([listAll(source, prefix), listAll(destination, prefix)])
+  const refusedKeys = new Set(listing.refused.map((entry) => entry.key))
+  // A sidecar vouches for its object: with the object refused, it is held back, not copied as an orphan.
+  const heldSidecars = listing.objects.filter((object) => isSidecarKey(object.key) && refusedKeys.has(keyOfSidecar(object.key)))
+  const plan = planCopies(listing.objects.filter((object) => !heldSidecars.includes(object)))
   for (const key of plan.orphanSidecars) events.onWarning?.(`${source.display}/${key} has no object next to it: copied as it is`)
+  // The destination's own odd names are never written to; a copy that would pass through one fails on its own.
+  for (const entry of existing.refused) events.onWarning?.(`${unsafeKeyMessage(destination.display, entry.key, entry.refused)} (at the destination)`)
   const context: CopyContext = {
     artifact: artifact.name,
     destination,
     dryRun: request.dryRun,
     force: request.force,
-    listed: new Map(existing.map((object) => [object.key, object])),
+    listed: new Map(existing.objects.map((object) => [object.key, object])),
     onRetry: events.onRetry,
     source,
     streams: shared.streams,
   }
-  return {context, listed: `${source.display}/${prefix}`, units: plan.units}
+  const decided = [
+    ...listing.refused.map((entry) => refusedOutcome(context, entry)),
+    ...heldSidecars.map((sidecar): ObjectOutcome => ({
+      ...where(context, sidecar.key),
+      action: 'held',
+      bytes: sidecar.size,
+      reason: `not copied, because its object ${displayKey(keyOfSidecar(sidecar.key))} was refused`,
+    })),
+  ]
+  return {context, decided, listed: `${source.display}/${prefix}`, units: plan.units}
 }
 
 function where(context: CopyContext, key: string): Pick<ObjectOutcome, 'artifact' | 'destination' | 'key' | 'source'> {
-  return {artifact: context.artifact, destination: `${context.destination.display}/${key}`, key, source: `${context.source.display}/${key}`}
+  const shown = displayKey(key)
+  return {artifact: context.artifact, destination: `${context.destination.display}/${shown}`, key, source: `${context.source.display}/${shown}`}
+}
+
+/** A listed name that is never read, written or turned into a path: an integrity failure of the source, also in a dry run. */
+function refusedOutcome(context: CopyContext, entry: RefusedEntry): ObjectOutcome {
+  const error = new IntegrityError(unsafeKeyMessage(context.source.display, entry.key, entry.refused))
+  return {...where(context, entry.key), action: 'refused', bytes: 0, error: {exitCode: error.exitCode, kind: error.kind, message: error.message}, reason: entry.refused}
 }
 
 function failedOutcome(context: CopyContext, object: ObjectInfo, error: unknown): ObjectOutcome {
@@ -165,6 +190,7 @@ function summarize(objects: readonly ObjectOutcome[], errors: readonly ArtifactF
     exitCode: mostSevere(codes),
     failed: count('failed'),
     held: count('held'),
+    refused: count('refused'),
     seconds: Math.round(seconds * 1000) / 1000,
     skipped: count('skipped'),
     wouldCopy: count('would-copy'),
@@ -200,17 +226,19 @@ async function copyAll(request: CopyRequest, events: CopyEvents): Promise<CopyRe
       errors.push({artifact: request.targets[index]!.artifact.name, exitCode: exitCodeOf(error), kind: kindOf(error), message: error.message})
     }
     const work = prepared.flatMap(({context, units}) => units.map((unit) => ({context, unit})))
-    if (work.length === 0 && errors.length === 0) {
+    const decided = prepared.flatMap((artifact) => artifact.decided)
+    for (const outcome of decided) events.onObject?.(outcome)
+    if (work.length === 0 && errors.length === 0 && decided.length === 0) {
       const what = request.version ? `version ${request.version} of ` : ''
       throw new NotFoundError(`nothing to copy: no objects for ${what}${request.targets.map((t) => t.artifact.name).join(', ')} under ${request.from.display}; check --from, --artifact and --version`)
     }
-    for (const {context, listed, units} of prepared) if (units.length === 0) events.onWarning?.(`no ${context.artifact} objects under ${listed}`)
+    for (const {context, decided: refused, listed, units} of prepared) if (units.length === 0 && refused.length === 0) events.onWarning?.(`no ${context.artifact} objects under ${listed}`)
     const results = await mapLimit(work, request.concurrency, async ({context, unit}) => {
       const outcomes = await copyUnit(context, unit)
       for (const outcome of outcomes) events.onObject?.(outcome)
       return outcomes
     })
-    const objects = results.flat().sort((a, b) => a.artifact.localeCompare(b.artifact) || a.key.localeCompare(b.key))
+    const objects = [...decided, ...results.flat()].sort((a, b) => a.artifact.localeCompare(b.artifact) || a.key.localeCompare(b.key))
     return {
       destinations: Object.fromEntries(prepared.map(({context}) => [context.artifact, context.destination.display])),
       dryRun: request.dryRun,

@@ -1,4 +1,5 @@
 import {OperationalError} from '../../core/errors.js'
+import {expectedSha256} from '../../integrity/content-identity.js'
 import {md5Base64, sha256Hex} from '../../integrity/hash.js'
 import {withRetry} from '../../net/retry.js'
 import {hashObject} from '../../stores/ops/hash-object.js'
@@ -6,10 +7,12 @@ import type {ObjectInfo, Store} from '../../stores/store.js'
 
 /**
  * One object of the source, with what is known about its content. Its sha256
- * comes from `sha256` metadata when the store has it (objects published by
- * `upload` carry it); otherwise from a stat (listings of some services omit
- * metadata); and only as a last resort from streaming the whole object
- * through sha256 in memory. Each lookup runs at most once.
+ * comes from the service's checksum or the `sha256` metadata when the store
+ * has one (objects published by `upload` carry both where they can);
+ * otherwise from a stat (listings of some services omit metadata); and only
+ * as a last resort from streaming the whole object through sha256 in memory.
+ * A streamed copy checks the bytes against it in flight. Each lookup runs at
+ * most once.
  */
 export class SourceObject {
   private infoPromise?: Promise<ObjectInfo>
@@ -52,14 +55,14 @@ export class SourceObject {
    */
   info(): Promise<ObjectInfo> {
     this.infoPromise ??= (async () => {
-      const known = this.listed.sha256 || this.listed.encoding ? this.listed : await this.statted()
+      const known = expectedSha256(this.listed) || this.listed.encoding ? this.listed : await this.statted()
       return known.encoding ? this.decoded() : known
     })()
     return this.infoPromise
   }
 
   sha256(): Promise<string> {
-    this.sha256Promise ??= this.info().then(async (info) => info.sha256 ?? (await this.hashed(info.size)))
+    this.sha256Promise ??= this.info().then(async (info) => expectedSha256(info) ?? (await this.hashed(info.size)))
     return this.sha256Promise
   }
 

@@ -20,7 +20,12 @@ async function fetchSidecar(store: Store, key: string, request: FetchRequest, ev
   throw new IntegrityError(`sidecar ${store.display}/${key}.sha256 is missing: refusing an unverified ${request.artifact.name}`)
 }
 
-/** Checks the staged bytes against the sidecar, the pin and the ELF machine; returns what vouched for them. */
+/**
+ * Checks the staged bytes against the sidecar, the pin and the ELF machine;
+ * returns what vouched for them. Without a sidecar or a pin, the service's
+ * own checksum of the object (verified while staging) vouches for them;
+ * when nothing does, they are refused unless --allow-unverified says otherwise.
+ */
 function verifyStaged(staged: StagedFile, sidecar: Sidecar | undefined, request: FetchRequest, where: string): FetchResult['verifiedBy'] {
   const verifiedBy: FetchResult['verifiedBy'] = []
   if (sidecar) {
@@ -35,6 +40,12 @@ function verifyStaged(staged: StagedFile, sidecar: Sidecar | undefined, request:
   if (request.pin) {
     if (staged.sha256 !== request.pin) throw new IntegrityError(`${where} has sha256 ${staged.sha256}, but --sha256 pins ${request.pin}: not installed`)
     verifiedBy.push('pin')
+  }
+  if (verifiedBy.length === 0 && staged.serviceVerified) verifiedBy.push('service-checksum')
+  if (verifiedBy.length === 0 && !request.allowUnverified) {
+    throw new IntegrityError(
+      `${where} has no sidecar and the service reports no checksum of it, so nothing can verify the bytes received: not installed; pass --sha256 HEX, or --allow-unverified to install it anyway`,
+    )
   }
   if (request.artifact.elf) checkElfArch(staged.head, request.arch, where)
   return verifiedBy
@@ -52,9 +63,23 @@ interface Staged {
   readonly sidecar: PromiseSettledResult<Sidecar | undefined>
 }
 
-/** The binary and its sidecar at one key, downloaded concurrently into temp files next to the destination. */
+/**
+ * The binary and its sidecar at one key, downloaded concurrently into temp
+ * files next to the destination. Without a required sidecar or a pin, the
+ * service's checksum may be all there is: the bytes are checked against it in
+ * transit, until the sidecar (fetched at the same time) turns up and makes
+ * that unnecessary.
+ */
 async function stageAt(store: Store, key: string, request: FetchRequest, events: FetchEvents): Promise<Staged> {
-  const [staged, sidecar] = await Promise.allSettled([stageObject(store, key, request.out, {onRetry: events.onRetry}), fetchSidecar(store, key, request, events)])
+  let sidecarFound = false
+  const serviceCheck = request.artifact.sidecarRequired || request.pin ? undefined : (): boolean => !sidecarFound
+  const [staged, sidecar] = await Promise.allSettled([
+    stageObject(store, key, request.out, {checkService: serviceCheck, onRetry: events.onRetry}),
+    fetchSidecar(store, key, request, events).then((found) => {
+      sidecarFound = found !== undefined
+      return found
+    }),
+  ])
   return {key, sidecar, staged}
 }
 
@@ -87,7 +112,7 @@ export async function download(request: FetchRequest, events: FetchEvents = {}):
       if (!staged) throw explainMissing(stagedResult, request, where)
       if (sidecarResult.status === 'rejected') throw sidecarResult.reason
       const verifiedBy = verifyStaged(staged, sidecarResult.value, request, where)
-      if (verifiedBy.length === 0) events.onWarning?.(`${where} has no sidecar and no --sha256 pin was given: only its size and format were checked`)
+      if (verifiedBy.length === 0) events.onWarning?.(`${where} has no sidecar, no --sha256 pin and no checksum from the service: installed unverified, as --allow-unverified asked`)
       await installVerified(staged, request.out, request)
       return {
         arch: request.arch,

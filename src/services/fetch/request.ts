@@ -20,6 +20,7 @@ export interface FetchInput {
   readonly sha256?: string
   readonly force?: boolean
   readonly layout?: string
+  readonly 'allow-unverified'?: boolean
 }
 
 export interface FetchRequest {
@@ -34,6 +35,8 @@ export interface FetchRequest {
   readonly pin?: string
   readonly force: boolean
   readonly layout?: Layout
+  /** Install an artifact that nothing can verify (no sidecar, no pin, no service checksum), with a warning. */
+  readonly allowUnverified: boolean
 }
 
 /** Validates every input and fills in the documented defaults. Pure: no I/O. */
@@ -51,6 +54,7 @@ export function resolveFetchRequest(input: FetchInput): FetchRequest {
     throw new UsageError(`--out: the file name is ${nameBytes} bytes, but its ${SIDECAR_SUFFIX} sidecar must fit in ${NAME_MAX}: use a name of at most ${NAME_MAX - SIDECAR_SUFFIX.length} bytes`)
   }
   return {
+    allowUnverified: input['allow-unverified'] ?? false,
     arch,
     artifact,
     force: input.force ?? false,

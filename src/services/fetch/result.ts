@@ -6,8 +6,8 @@ export interface FetchResult {
   readonly path: string
   readonly sha256: string
   readonly size: number
-  /** What the digest was checked against. */
-  readonly verifiedBy: Array<'pin' | 'sidecar'>
+  /** What the digest was checked against; `service-checksum`: the store's own checksum of the object, for an artifact without a sidecar. */
+  readonly verifiedBy: Array<'pin' | 'service-checksum' | 'sidecar'>
   readonly source?: string
 }
 

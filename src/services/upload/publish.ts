@@ -3,6 +3,8 @@ import type {Readable} from 'node:stream'
 
 import {ConflictError, IntegrityError} from '../../core/errors.js'
 import {sidecarKey} from '../../core/keys.js'
+import {pauseAt} from '../../core/test-pause.js'
+import {expectedSha256} from '../../integrity/content-identity.js'
 import {sha256Hex} from '../../integrity/hash.js'
 import {SIDECAR_MAX_BYTES, formatSidecar} from '../../integrity/sidecar.js'
 import {withRetry} from '../../net/retry.js'
@@ -73,7 +75,8 @@ export async function planPublish(store: Store, item: PublishItem, force: boolea
   const sidecar = await sidecarState(store, item)
   if (!force) {
     if (binary === 'different') {
-      const theirs = existing?.sha256 ? `sha256 ${existing.sha256}` : `${existing?.size} bytes`
+      const recorded = existing && expectedSha256(existing)
+      const theirs = recorded ? `sha256 ${recorded}` : `${existing?.size} bytes`
       throw new ConflictError(
         `${where} already holds different content (${theirs}; publishing sha256 ${item.sha256}, ${item.size} bytes): nothing written; pass --force to replace it`,
       )
@@ -108,7 +111,7 @@ async function checkPublishedBinary(store: Store, item: PublishItem, stored: Obj
   const comparison = await compareStored(store, stored, item)
   if (comparison.verdict !== 'same') {
     const where = `${store.display}/${item.key}`
-    throw new IntegrityError(`${where} reads back as ${stored.size} bytes, sha256 ${stored.sha256 ?? 'unknown'} (${comparison.by} differs); expected ${item.size} bytes, sha256 ${item.sha256}`)
+    throw new IntegrityError(`${where} reads back as ${stored.size} bytes, sha256 ${expectedSha256(stored) ?? 'unknown'} (${comparison.by} differs); expected ${item.size} bytes, sha256 ${item.sha256}`)
   }
 }
 
@@ -119,18 +122,70 @@ async function checkPublishedSidecar(store: Store, item: PublishItem): Promise<v
 }
 
 /**
+ * After publishing without --force: the binary must still be ours. A store
+ * whose "only if absent" is not atomic with the write (versitygw checks
+ * If-None-Match before it receives the body) can let a concurrent upload of
+ * other content replace it after our read-back; then our sidecar no longer
+ * describes it and is withdrawn (only if it still holds our bytes), and this
+ * upload lost: a conflict. GCS and S3 decide such races atomically.
+ */
+async function checkStillPublished(store: Store, item: PublishItem): Promise<void> {
+  const now = await store.stat(item.key)
+  if (now && (await isIdentical(store, now, item))) return
+  const key = sidecarKey(item.key)
+  const ours = await withRetry('read-back', () => readSmall(store, key, SIDECAR_MAX_BYTES)).catch(() => undefined)
+  if (ours?.equals(sidecarBytes(item))) await store.remove(key)
+  throw new ConflictError(
+    `${store.display}/${item.key} was replaced by a concurrent upload of different content while this one was publishing: ${ours?.equals(sidecarBytes(item)) ? 'its sidecar was withdrawn, and ' : ''}nothing of this upload remains`,
+  )
+}
+
+/** How long a sidecar that no longer describes the binary in place may take to be withdrawn by the upload that lost. */
+const WITHDRAWAL_WAIT_MS = 3000
+
+/**
+ * Writes the sidecar, only if absent. Another sidecar in the way while the
+ * binary in place is ours belongs to a concurrent upload whose binary was
+ * replaced by ours (possible only where "only if absent" is not atomic, see
+ * checkStillPublished): that upload withdraws it, so it is waited for, briefly.
+ */
+async function publishSidecar(store: Store, item: PublishItem, force: boolean): Promise<void> {
+  const key = sidecarKey(item.key)
+  const bytes = sidecarBytes(item)
+  const write = (): Promise<ObjectInfo> => writeOnce(store, key, () => bytes, {sha256: sha256Hex(bytes), size: bytes.length}, force)
+  try {
+    await write()
+  } catch (error) {
+    if (!(error instanceof ConflictError)) throw error
+    const binary = await store.stat(item.key)
+    if (!binary || !(await isIdentical(store, binary, item))) throw error
+    for (const started = Date.now(); Date.now() - started < WITHDRAWAL_WAIT_MS; ) {
+      await new Promise((resolve) => {
+        setTimeout(resolve, 100)
+      })
+      if (!(await store.stat(key))) {
+        await write()
+        return
+      }
+    }
+    throw error
+  }
+}
+
+/**
  * Carries out a plan: the binary first (then read back), then its sidecar
- * (then read back), so a sidecar never announces a binary that is not there.
+ * (then read back), so a sidecar never announces a binary that is not there;
+ * then, unless forced, a last look that the binary is still ours.
  */
 export async function executePlan(store: Store, item: PublishItem, plan: PublishPlan, force: boolean): Promise<void> {
   if (plan.writes.includes(item.key)) {
     const stored = await writeOnce(store, item.key, () => createReadStream(item.path, {highWaterMark: 1 << 20}), item, force)
     await checkPublishedBinary(store, item, stored)
+    await pauseAt('upload:after-binary')
   }
-  const sidecar = sidecarKey(item.key)
-  if (plan.writes.includes(sidecar)) {
-    const bytes = sidecarBytes(item)
-    await writeOnce(store, sidecar, () => bytes, {sha256: sha256Hex(bytes), size: bytes.length}, force)
+  if (plan.writes.includes(sidecarKey(item.key))) {
+    await publishSidecar(store, item, force)
     await checkPublishedSidecar(store, item)
   }
+  if (plan.writes.length > 0 && !force) await checkStillPublished(store, item)
 }

@@ -1,9 +1,9 @@
 import {ARCHES, type Arch, type Artifact} from '../../core/catalog.js'
 import {mapLimit} from '../../core/concurrency.js'
 import {UsageError} from '../../core/errors.js'
-import {binaryKey, legacyFlatKey} from '../../core/keys.js'
+import {binaryKey, displayKey, legacyFlatKey} from '../../core/keys.js'
 import {type Location, artifactRoot, isListable} from '../../core/location.js'
-import {md5FromEtag} from '../../integrity/content-identity.js'
+import {expectedSha256, md5FromEtag} from '../../integrity/content-identity.js'
 import {openStore} from '../../stores/open-store.js'
 import {hashObject} from '../../stores/ops/hash-object.js'
 import {listAll} from '../../stores/ops/list-all.js'
@@ -87,7 +87,7 @@ async function heldAt(store: Store, info: ObjectInfo, artifact: Artifact): Promi
   const where = `${store.display}/${info.key}`
   const etagMd5 = md5FromEtag(info.etag)
   const service = info.encoding ? {} : {...(info.md5 ? {md5: info.md5} : {}), ...(etagMd5 ? {etagMd5} : {}), ...(info.crc32c ? {crc32c: info.crc32c} : {}), size: info.size}
-  const sha256 = sidecar?.sha256 ?? (info.encoding ? undefined : info.sha256)
+  const sha256 = sidecar?.sha256 ?? (info.encoding ? undefined : expectedSha256(info))
   return {...service, ...(sha256 ? {sha256} : {}), rehash: once(async () => (await hashObject(store, info.key)).sha256), where}
 }
 
@@ -98,12 +98,20 @@ async function statSlot(store: Store, artifact: Artifact, version: string, arch:
   return info ?? (flat ? store.stat(flat) : undefined)
 }
 
-/** The main binaries a location lists, by slot; legacy flat ones count as amd64 unless an amd64 one sits beside them. */
-async function listSlots(store: Store, request: CompareRequest): Promise<Map<string, ObjectInfo>> {
-  const listed = await listAll(store, request.version ? `${request.version}/` : '')
+/**
+ * The main binaries a location lists, by slot; legacy flat ones count as
+ * amd64 unless an amd64 one sits beside them. Names the listing refused
+ * (unsafe keys, links) become findings and are never read.
+ */
+async function listSlots(store: Store, request: CompareRequest, refused: Finding[]): Promise<Map<string, ObjectInfo>> {
+  const listing = await listAll(store, request.version ? `${request.version}/` : '')
+  for (const entry of listing.refused) {
+    const where = `${store.display}/${displayKey(entry.key)}`
+    refused.push({kind: 'unsafe-key', message: `${where}: unsafe object name (${entry.refused}): never read`, severity: 'integrity', where})
+  }
   const found = new Map<string, ObjectInfo>()
   const flat = new Map<string, ObjectInfo>()
-  for (const slot of groupObjects(request.artifact, listed).slots) {
+  for (const slot of groupObjects(request.artifact, listing.objects).slots) {
     if (!slot.binary || slot.file !== request.artifact.file || (request.version && slot.version !== request.version)) continue
     if (slot.arch) found.set(slotName(slot.version, slot.arch), slot.binary)
     else if (request.artifact.legacyFlat) flat.set(slotName(slot.version, 'amd64'), slot.binary)
@@ -116,6 +124,8 @@ async function listSlots(store: Store, request: CompareRequest): Promise<Map<str
 interface Opened {
   readonly location: Location
   readonly held: Map<string, Held>
+  /** Listed names that were refused, as findings. */
+  readonly refused: readonly Finding[]
   readonly store?: Store
 }
 
@@ -123,10 +133,11 @@ interface Opened {
 async function openLocation(location: Location, request: CompareRequest): Promise<Opened> {
   const store = await openStore(location, artifactRoot(location, request.artifact, request.layout))
   const held = new Map<string, Held>()
+  const refused: Finding[] = []
   try {
     let binaries: Map<string, ObjectInfo>
     if (isListable(location)) {
-      binaries = await listSlots(store, request)
+      binaries = await listSlots(store, request, refused)
     } else {
       if (!request.version) throw new UsageError(`${location.display} cannot be listed over HTTP: pass --version to compare it`)
       binaries = new Map()
@@ -137,10 +148,10 @@ async function openLocation(location: Location, request: CompareRequest): Promis
     }
     await mapLimit([...binaries], request.concurrency, async ([slot, listed]) => {
       // A listing may omit what a stat tells (S3: sha256 metadata, checksums); gzip-encoded objects have nothing to tell.
-      const info = listed.sha256 || listed.encoding ? listed : ((await store.stat(listed.key)) ?? listed)
+      const info = expectedSha256(listed) || listed.encoding ? listed : ((await store.stat(listed.key)) ?? listed)
       held.set(slot, await heldAt(store, info, request.artifact))
     })
-    return {held, location, store}
+    return {held, location, refused, store}
   } catch (error) {
     await store.close?.()
     throw error
@@ -154,7 +165,7 @@ async function openGithub(location: Location, request: CompareRequest): Promise<
   const byArch = await releaseDigests(location, request.artifact, request.version, request.tag)
   const held = new Map<string, Held>()
   for (const [arch, sha256] of byArch) if (!request.arch || arch === request.arch) held.set(slotName(request.version, arch), {sha256, where: location.display})
-  return {held, location}
+  return {held, location, refused: []}
 }
 
 /** Groups the locations holding a slot into sets of identical content. */
@@ -190,7 +201,7 @@ export async function compareLocations(request: CompareRequest): Promise<VerifyR
     if (failure) throw failure.reason
     const slots = new Set<string>(opened.flatMap(({held}) => [...held.keys()]))
     if (request.version) for (const arch of request.arch ? [request.arch] : ARCHES) slots.add(slotName(request.version, arch))
-    const findings: Finding[] = []
+    const findings: Finding[] = opened.flatMap(({refused}) => refused)
     for (const slot of [...slots].sort()) {
       const [version, arch] = slot.split('/') as [string, Arch]
       const base = {arch, version}

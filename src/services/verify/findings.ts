@@ -11,6 +11,7 @@ export type FindingKind =
   | 'elf-mismatch'
   | 'unverified'
   | 'unexpected-object'
+  | 'unsafe-key'
   | 'missing'
   | 'disagree'
 

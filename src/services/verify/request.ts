@@ -15,6 +15,7 @@ export interface VerifyInput {
   readonly sha256?: string
   readonly tag?: string
   readonly deep?: boolean
+  readonly 'metadata-only'?: boolean
   readonly concurrency?: number
 }
 
@@ -28,7 +29,14 @@ interface Scope {
 
 export type VerifyRequest =
   | (Scope & {readonly mode: 'file'; readonly file: string; readonly pin?: string})
-  | (Scope & {readonly mode: 'at'; readonly location: Location; readonly deep: boolean})
+  | (Scope & {
+      readonly mode: 'at'
+      readonly location: Location
+      /** Rehash every binary, whatever the service's checksums say. */
+      readonly deep: boolean
+      /** Download no binary: what metadata cannot vouch for is reported unverified (exit 0), not rehashed. */
+      readonly metadataOnly: boolean
+    })
   | (Scope & {readonly mode: 'against'; readonly locations: readonly Location[]; readonly tag?: string})
 
 /** Validates every input, choosing exactly one mode. Pure: no I/O. */
@@ -45,7 +53,10 @@ export function resolveVerifyRequest(input: VerifyInput): VerifyRequest {
     version: input.version === undefined ? undefined : validateVersion(input.version),
   }
   if (input.file !== undefined) return {...scope, file: input.file, mode: 'file', pin: input.sha256 === undefined ? undefined : parsePin(input.sha256, '--sha256')}
-  if (input.at !== undefined) return {...scope, deep: input.deep ?? false, location: parseLocation(input.at), mode: 'at'}
+  if (input.at !== undefined) {
+    if (input.deep && input['metadata-only']) throw new UsageError('choose one of --deep (rehash every binary) or --metadata-only (download none)')
+    return {...scope, deep: input.deep ?? false, location: parseLocation(input.at), metadataOnly: input['metadata-only'] ?? false, mode: 'at'}
+  }
   return {...scope, locations: (input.against ?? []).map((location) => parseLocation(location)), mode: 'against', tag: input.tag}
 }
 

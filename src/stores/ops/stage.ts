@@ -8,6 +8,7 @@ import {classifyNetworkError} from '../../net/http-client.js'
 import {withRetry} from '../../net/retry.js'
 import {guardSpeed} from '../../net/speed-guard.js'
 import type {ReadOptions, Store} from '../store.js'
+import {checkServiceDigest, chooseServiceDigest, hashingFor} from './service-check.js'
 
 export interface StagedFile {
   /** The temp file holding the content; the caller renames or discards it. */
@@ -16,22 +17,40 @@ export interface StagedFile {
   readonly size: number
   /** The first 64 bytes, for the ELF header check. */
   readonly head: Buffer
+  /**
+   * With `checkService`: the service checksum the bytes were verified against
+   * ("crc32c from x-goog-hash"); undefined when the service reported none.
+   */
+  readonly serviceVerified?: string
+}
+
+export interface StageOptions extends ReadOptions {
+  readonly onRetry?: (message: string) => void
+  /**
+   * Verify the bytes in transit against the service's own checksum of the
+   * object, when it reports one: for artifacts without a sidecar. Asked
+   * while the bytes flow, so that the check stops costing anything once the
+   * caller learns it has a sidecar after all. A mismatch is an IntegrityError.
+   */
+  readonly checkService?: () => boolean
 }
 
 /** One download attempt into a fresh temp file, hashed on the way. */
-async function stageOnce(store: Store, key: string, finalPath: string, options: ReadOptions): Promise<StagedFile> {
+async function stageOnce(store: Store, key: string, finalPath: string, options: StageOptions): Promise<StagedFile> {
   const where = `${store.display}/${key}`
   const temp = tempPathFor(finalPath)
   try {
-    const {body, size: announced} = await store.read(key, options)
-    const hashing = new HashingStream({headBytes: 64})
+    const {body, checksums, size: announced} = await store.read(key, options)
+    const digest = options.checkService?.() ? chooseServiceDigest(checksums) : undefined
+    const hashing = new HashingStream({extrasWanted: options.checkService, headBytes: 64, ...hashingFor(digest)})
     const guarded = guardSpeed(body, (error) => classifyNetworkError(error, `downloading ${where}`))
     // flush: fsync before close, so a renamed file is durable, not just named.
     await pipeline(guarded, hashing, createWriteStream(temp, {flags: 'wx', flush: true, highWaterMark: 1 << 20, mode: 0o600}))
     if (announced !== undefined && hashing.bytes !== announced) {
       throw new TransientError(`${where}: body ended after ${hashing.bytes} of ${announced} bytes (truncated)`)
     }
-    return {head: hashing.head(), path: temp, sha256: hashing.digest(), size: hashing.bytes}
+    const serviceVerified = digest && checksums ? checkServiceDigest(hashing, checksums, digest, where) : undefined
+    return {head: hashing.head(), path: temp, sha256: hashing.digest(), size: hashing.bytes, ...(serviceVerified ? {serviceVerified} : {})}
   } catch (error) {
     await discard(temp)
     // A failure of the temp file is named by the path it stands in for.
@@ -48,7 +67,7 @@ export async function stageObject(
   store: Store,
   key: string,
   finalPath: string,
-  options: ReadOptions & {onRetry?: (message: string) => void} = {},
+  options: StageOptions = {},
 ): Promise<StagedFile> {
   return withRetry('download', () => stageOnce(store, key, finalPath, options), {onRetry: options.onRetry})
 }
