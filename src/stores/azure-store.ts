@@ -623,11 +623,12 @@ export class AzureStore implements Store {
     const facts = await this.propertiesOf(key, options.signal)
     if (!facts) throw new TransientError(`${where}: the blob just written is not visible yet`)
     const info = this.infoFrom(key, facts)
-    if (info.size !== options.size || info.md5 !== md5 || info.sha256 !== options.sha256) {
+    if (info.size !== options.size || info.md5 !== md5 || info.metadataSha256 !== options.sha256) {
       if (facts.etag === committed.etag) await this.removeVersion(key, facts.etag)
       throw new IntegrityError(`${where}: the stored blob (${info.size} bytes, md5 ${info.md5 ?? '?'}) is not what was sent (${options.size} bytes, md5 ${md5}); it was removed`)
     }
-    return info
+    // Every block's MD5 was checked by the service, and the whole stream's sha256 here before the commit.
+    return {...info, sha256: options.sha256}
   }
 
   private conditions(options: WriteOptions): {conditions?: {ifNoneMatch: string}} {
@@ -692,8 +693,8 @@ export class AzureStore implements Store {
     const sourceFacts = await source.propertiesOf(sourceKey, options.signal)
     if (!sourceFacts) throw new NotFoundError(`${origin}: not found`)
     const sourceInfo = source.infoFrom(sourceKey, sourceFacts)
-    if (sourceInfo.size !== options.size || (sourceInfo.sha256 !== undefined && sourceInfo.sha256 !== options.sha256)) {
-      throw new IntegrityError(`${origin} (${sourceInfo.size} bytes, sha256 ${sourceInfo.sha256 ?? 'unknown'}) is not the expected ${options.size} bytes with sha256 ${options.sha256}: not copied`)
+    if (sourceInfo.size !== options.size || (sourceInfo.metadataSha256 !== undefined && sourceInfo.metadataSha256 !== options.sha256)) {
+      throw new IntegrityError(`${origin} (${sourceInfo.size} bytes, sha256 ${sourceInfo.metadataSha256 ?? 'unknown'}) is not the expected ${options.size} bytes with sha256 ${options.sha256}: not copied`)
     }
     const sourceBlob = await source.blob(sourceKey)
     const destination = await this.blob(key)
@@ -720,7 +721,7 @@ export class AzureStore implements Store {
     const copied = await this.propertiesOf(key, options.signal)
     if (!copied) throw new TransientError(`${where}: the copy from ${origin} is not visible yet`)
     const info = this.infoFrom(key, copied)
-    if (info.size !== sourceInfo.size || info.sha256 !== options.sha256 || (sourceInfo.md5 !== undefined && info.md5 !== sourceInfo.md5)) {
+    if (info.size !== sourceInfo.size || info.metadataSha256 !== options.sha256 || (sourceInfo.md5 !== undefined && info.md5 !== sourceInfo.md5)) {
       await this.removeVersion(key, copied.etag)
       throw new IntegrityError(`${where}: the copy from ${origin} (${info.size} bytes, md5 ${info.md5 ?? '?'}) is not the source (${sourceInfo.size} bytes, md5 ${sourceInfo.md5 ?? '?'}); it was removed`)
     }

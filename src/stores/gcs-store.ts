@@ -13,7 +13,7 @@ import {sha256FromMetadata} from './checksums.js'
 import {gcsEndpoint} from './gcs-endpoint.js'
 import {GcsPublicStore} from './gcs-public-store.js'
 import {collectBody, relayErrors} from './sdk-stream.js'
-import type {ObjectBody, ObjectInfo, ReadOptions, RecordedDigests, Store, WriteOptions} from './store.js'
+import type {ObjectBody, ObjectInfo, ReadOptions, Store, WriteOptions} from './store.js'
 
 // Types only, as aliases: the package itself is imported lazily where it is used.
 type Bucket = import('@google-cloud/storage').Bucket
@@ -178,7 +178,8 @@ export class GcsStore implements Store {
       // (Accept-Encoding: gzip); decode them here, checking their length and
       // md5 on the way, so that callers see, and check, the decoded content.
       const raw = relayErrors(file.createReadStream({decompress: false, validation: false}), (error) => mapGcsError(error, `downloading ${where}`))
-      return {body: await decodeGzipBody(raw, {signal: options.signal, storedBytes: fullSize, storedMd5: metadata.md5Hash, where})}
+      const body = await decodeGzipBody(raw, {signal: options.signal, storedBytes: fullSize, storedMd5: metadata.md5Hash, where})
+      return {body, ...(metadata.md5Hash ? {verifiedInTransit: 'md5 of the stored gzip bytes (the object metadata)'} : {})}
     }
     const size = options.firstBytes ? Math.min(options.firstBytes, fullSize) : fullSize
     // The SDK's crc32c check runs in JavaScript and cost half the CPU of a streamed copy; every caller already checks sha256.
@@ -288,24 +289,6 @@ export class GcsStore implements Store {
     }
   }
 
-  /**
-   * Adds `sha256` metadata to an object whose content was just proven by a
-   * rehash: a metadata-only update, conditional on the generation that was
-   * read, so the content is never touched and a replaced object is left alone.
-   */
-  async recordDigests(current: ObjectInfo, digests: RecordedDigests): Promise<ObjectInfo | undefined> {
-    if (current.version === undefined || current.encoding) return undefined
-    const file = (await this.bucket()).file(this.objectName(current.key))
-    try {
-      // GCS keeps an md5 (or, for composite objects, a crc32c) of its own: only the sha256 is missing.
-      const [metadata] = await file.setMetadata({metadata: {sha256: digests.sha256}}, {ifGenerationMatch: current.version})
-      return this.infoFrom(current.key, metadata)
-    } catch (error) {
-      const mapped = mapGcsError(error, `recording the sha256 of ${this.where(current.key)}`)
-      if (mapped instanceof ConflictError || mapped instanceof NotFoundError) return undefined
-      throw mapped
-    }
-  }
 
   async remove(key: string): Promise<void> {
     const file = (await this.bucket()).file(this.objectName(key))

@@ -104,13 +104,14 @@ export class HttpStore implements Store {
     const response = await httpRequest(this.url(key), {headers, signal: options.signal})
     if (!gzipEncoded(response.headers)) return {body: response.body, size: contentLength(response), ...checksumsOf(response, options)}
     const partial = response.status === 206
+    const storedMd5 = partial ? undefined : parseGoogHash(headerList(response.headers, 'x-goog-hash')).md5
     const body = await decodeGzipBody(response.body, {
       partial,
       signal: options.signal,
       where: `${this.display}/${key}`,
-      ...(partial ? {} : {storedBytes: contentLength(response), storedMd5: parseGoogHash(headerList(response.headers, 'x-goog-hash')).md5}),
+      ...(partial ? {} : {storedBytes: contentLength(response), storedMd5}),
     })
-    return {body}
+    return {body, ...(storedMd5 ? {verifiedInTransit: 'md5 of the stored gzip bytes (x-goog-hash)'} : {})}
   }
 
   async write(): Promise<ObjectInfo> {

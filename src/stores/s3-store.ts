@@ -14,7 +14,7 @@ import {classifyNetworkError} from '../net/http-client.js'
 import {withRetry} from '../net/retry.js'
 import {hexToBase64, sha256FromBase64, sha256FromMetadata} from './checksums.js'
 import {relayErrors} from './sdk-stream.js'
-import type {ObjectBody, ObjectInfo, ReadOptions, RecordedDigests, ServiceChecksums, Store, WriteOptions} from './store.js'
+import type {ObjectBody, ObjectInfo, ReadOptions, ServiceChecksums, Store, WriteOptions} from './store.js'
 
 // Types only, as aliases: the package itself is imported lazily where it is used.
 type HeadObjectCommandOutput = import('@aws-sdk/client-s3').HeadObjectCommandOutput
@@ -172,7 +172,7 @@ export class S3Store implements Store {
    */
   private infoFrom(key: string, head: HeadObjectCommandOutput): ObjectInfo {
     // Only checksums S3 computed itself count as evidence of the content; a client's sha256 metadata is a claim
-    // (it can show content different, never the same). recordDigests has S3 compute a CRC32C where none was kept.
+    // (it can show content different, never the same).
     const metadataSha256 = sha256FromMetadata(head.Metadata?.sha256)
     return {
       key,
@@ -343,46 +343,6 @@ export class S3Store implements Store {
     } while (token)
   }
 
-  /**
-   * Records proven digests on an object that has none the public bucket
-   * shares (upstream's multipart uploads: a composite ETag, no sha256): a
-   * CopyObject onto itself, conditional on the ETag that was read, replacing
-   * only the metadata (`sha256`, `md5`) and keeping the content and its
-   * headers. On a versioned bucket this leaves the previous version behind.
-   */
-  async recordDigests(current: ObjectInfo, digests: RecordedDigests): Promise<ObjectInfo | undefined> {
-    if (current.version === undefined || current.size > S3_SINGLE_PUT_LIMIT) return undefined
-    const {client, sdk} = await this.connect()
-    const where = this.where(current.key)
-    const objectKey = this.objectKey(current.key)
-    try {
-      const head = await client.send(new sdk.HeadObjectCommand({Bucket: this.location.bucket, IfMatch: current.version, Key: objectKey}))
-      const encodedKey = objectKey.split('/').map((segment) => encodeURIComponent(segment)).join('/')
-      await client.send(
-        new sdk.CopyObjectCommand({
-          Bucket: this.location.bucket,
-          CacheControl: head.CacheControl,
-          ContentDisposition: head.ContentDisposition,
-          ContentEncoding: head.ContentEncoding,
-          ContentLanguage: head.ContentLanguage,
-          ContentType: head.ContentType,
-          CopySource: `${this.location.bucket}/${encodedKey}`,
-          CopySourceIfMatch: current.version,
-          // S3 computes a full-object CRC32C of the bytes it copies: a checksum of its own, which GCS's crc32c
-          // compares with directly, so the next run decides without a download and without trusting metadata.
-          ChecksumAlgorithm: 'CRC32C',
-          Key: objectKey,
-          Metadata: {...head.Metadata, sha256: digests.sha256},
-          MetadataDirective: 'REPLACE',
-        }),
-      )
-    } catch (error) {
-      const mapped = mapS3Error(error, `recording the digests of ${where}`)
-      if (mapped instanceof ConflictError || mapped instanceof NotFoundError) return undefined
-      throw mapped
-    }
-    return this.head(current.key)
-  }
 
   async remove(key: string): Promise<void> {
     const {client, sdk} = await this.connect()

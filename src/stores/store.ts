@@ -21,14 +21,6 @@ export interface ObjectInfo extends ListedFacts {
   readonly encoding?: 'gzip'
 }
 
-/** Digests of an object's content, computed here by reading it. */
-export interface RecordedDigests {
-  /** Lowercase hex. */
-  readonly sha256: string
-  /** Base64. */
-  readonly md5?: string
-}
-
 /**
  * A listed name that is not content: an unsafe key (see core/keys), a
  * symbolic link, or anything else that is not a regular object. It is never
@@ -78,6 +70,12 @@ export interface ObjectBody {
   readonly size?: number
   /** The service's own checksums of the object, when it reports any. */
   readonly checksums?: ServiceChecksums
+  /**
+   * A check the store applies to the bytes itself as they flow, naming what
+   * vouched for them ("md5 of the stored gzip bytes"): the body fails before
+   * it ends when the check does, so a body read to its end passed it.
+   */
+  readonly verifiedInTransit?: string
 }
 
 export interface WriteOptions {
@@ -130,15 +128,6 @@ export interface Store {
    * host, when both are on the same provider. Returns undefined when it cannot.
    */
   copyWithin?(source: Store, sourceKey: string, key: string, options: WriteOptions): Promise<ObjectInfo | undefined>
-  /**
-   * Records on an existing object the digests that reading its content just
-   * proved (`sha256` metadata, and `md5` where the service keeps none of its
-   * own), without changing the content: a server-side metadata update,
-   * conditional on `current.version`. Later runs then compare it without
-   * downloading it. Returns the object's new metadata, or undefined when the
-   * store cannot (or the object changed meanwhile).
-   */
-  recordDigests?(current: ObjectInfo, digests: RecordedDigests): Promise<ObjectInfo | undefined>
   /** Releases connections so that the process can exit promptly. */
   close?(): Promise<void>
 }

@@ -366,7 +366,7 @@ describe('copy-public-builds --provider azure --storage-account', () => {
       const {artifact, key} = split(publicKey)
       const store = await storeAt(`az://${server.account}/${CATALOG[artifact].envSuffix}`)
       assert.ok((await readAll(store, key))?.equals(body), `${store.display}/${key}`)
-      assert.equal((await store.stat(key))?.sha256, sha(body))
+      assert.equal((await store.stat(key))?.metadataSha256, sha(body), 'the sha256 is recorded as metadata')
     }
     const again = parseReport(await runCli(args, {env, timeoutMs: 120_000}))
     assert.deepEqual([again.summary.copied, again.summary.bytesCopied, again.summary.skipped], [0, 0, layout.size])

@@ -245,7 +245,7 @@ describe('re-runs against S3 buckets filled the way upstream does', () => {
     }
   }
 
-  it('compare without downloading from the second run on, and say what the first run read', async () => {
+  it('compare without downloading wherever the services share a checksum, and read only the destination where they do not', async () => {
     const big = randomBytes(9 * 1024 * 1024)
     const objects = new Map<string, Buffer>([
       ['kernels/vmlinux-6.1.158/amd64/vmlinux.bin', big],
@@ -276,17 +276,20 @@ describe('re-runs against S3 buckets filled the way upstream does', () => {
     assert.deepEqual(byKey['vmlinux-6.1.102/vmlinux.bin'], ['md5 (ETag)'])
     assert.deepEqual(downloads(first.logged, bucket), {gcs: [], s3: [`/${prefix}fc-kernels/vmlinux-6.1.158/amd64/vmlinux.bin`]})
 
+    // Nothing is recorded to skip that read next time: a digest a client writes is a claim, and a claim never
+    // makes an object the same (a tampered object could carry it). So the multipart object, which has no
+    // checksum of S3's own, is read again; the rest still compare by what the services computed, unread.
     const second = await run()
     assert.equal(second.report.summary.skipped, 3)
-    for (const object of second.report.objects) assert.ok(!object.checkedBy?.some((by) => by.endsWith('(rehashed)')), `${object.key} is compared without reading it: ${object.checkedBy?.join(', ')}`)
-    assert.deepEqual(downloads(second.logged, bucket), {gcs: [], s3: []})
+    assert.deepEqual(Object.fromEntries(second.report.objects.map((o) => [o.key, o.checkedBy])), byKey)
+    assert.deepEqual(downloads(second.logged, bucket), {gcs: [], s3: [`/${prefix}fc-kernels/vmlinux-6.1.158/amd64/vmlinux.bin`]})
 
     // The same from gs:// (Google credentials), into a fresh bucket filled the same way.
     const again = `${uniqueBucket('rerun-gs')}-fc-kernels`
     await s3.createBucket(again)
     for (const [key, body] of objects) await awsCp(again, envKey(key).key, body)
     const fromGs = ['copy-public-builds', '--from', `gs://${bucket}`, '--to', `kernel=s3://${again}`, '--json']
-    for (const [round, rehashed] of [[1, 1], [2, 0]] as const) {
+    for (const [round, rehashed] of [[1, 1], [2, 1]] as const) {
       const result = await runCli(fromGs, {env: {...s3.env, ...gcs.env}, timeoutMs: 120_000})
       assert.equal(result.code, 0, result.stderr)
       const report = json<CopyReport>(result)

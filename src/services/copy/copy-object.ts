@@ -12,7 +12,7 @@ import {classifyNetworkError} from '../../net/http-client.js'
 import {type RetryOptions, withRetry} from '../../net/retry.js'
 import {REHASHED, compareStored} from '../../stores/ops/compare-stored.js'
 import {hashObject} from '../../stores/ops/hash-object.js'
-import type {ObjectInfo, RecordedDigests, Store, WriteOptions} from '../../stores/store.js'
+import type {ObjectInfo, Store, WriteOptions} from '../../stores/store.js'
 import type {SourceObject} from './source-object.js'
 
 /** `refused`: a listed name that is not safe content (an unsafe key, a link), never read or written. */
@@ -106,26 +106,22 @@ function compareFacts(source: ObjectInfo, destination: ObjectInfo): Comparison {
 const MD5_REHASHED = 'md5 (rehashed)'
 
 /**
- * Nothing the two sides' metadata share decides it, so the destination is
- * read: against the source's md5 when the source records no sha256 but its
- * service keeps an md5 (upstream's `gsutil cp` uploads: then the source is not
- * read at all), else against the source's sha256 (read from the source when
- * nothing recorded it). A destination proven identical by reading it
- * (upstream's multipart uploads to S3: a composite ETag and no sha256) then
- * gets the digests recorded as metadata, server side, so that the next run
- * decides from metadata alone (see Store.recordDigests).
+ * Nothing the two sides' service checksums share decides it, so the
+ * destination is read: against the source's md5 when the source records no
+ * sha256 but its service keeps an md5 (upstream's `gsutil cp` uploads: then
+ * the source is not read at all), else against the source's sha256 (read from
+ * the source when nothing recorded it). What the read proves is not written
+ * back as metadata: a digest a client writes is a claim, and a claim must
+ * never make the next run skip an object (a tampered object could carry it).
+ * So an object with no checksum of the service's own (upstream's multipart
+ * uploads to S3: a composite ETag, no full-object checksum) is read again on
+ * every run, at the destination only.
  */
 async function byContent(context: CopyContext, object: SourceObject, info: ObjectInfo, fresh: ObjectInfo): Promise<Exclude<DestinationState, {verdict: 'absent'}>> {
-  const record = !context.dryRun && !fresh.encoding && context.destination.recordDigests !== undefined
   const readDestination = (md5: boolean) => hashObject(context.destination, object.key, {...retryOptions(context), md5})
-  const remember = async (digests: RecordedDigests): Promise<void> => {
-    // Best effort: a refused update (permissions, a concurrent change) only means the next run reads it again.
-    if (record) await context.destination.recordDigests?.(fresh, digests).catch(() => undefined)
-  }
   if (expectedSha256(info) === undefined && info.md5 !== undefined && !fresh.encoding) {
     const content = await readDestination(true)
     if (content.size !== info.size || content.md5 !== info.md5) return {by: MD5_REHASHED, verdict: 'different'}
-    await remember({md5: content.md5, sha256: content.sha256})
     return {by: [MD5_REHASHED], verdict: 'same'}
   }
   const sha256 = await object.sha256()
@@ -133,9 +129,8 @@ async function byContent(context: CopyContext, object: SourceObject, info: Objec
     const bySha256 = compareContent(fresh, {...info, sha256})
     if (bySha256.verdict !== 'unknown') return bySha256
   }
-  const content = await readDestination(record)
+  const content = await readDestination(false)
   if (content.sha256 !== sha256 || content.size !== info.size) return {by: REHASHED, verdict: 'different'}
-  await remember({md5: content.md5, sha256})
   return {by: [REHASHED], verdict: 'same'}
 }
 

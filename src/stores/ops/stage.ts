@@ -40,7 +40,7 @@ async function stageOnce(store: Store, key: string, finalPath: string, options: 
   const where = `${store.display}/${key}`
   const temp = tempPathFor(finalPath)
   try {
-    const {body, checksums, size: announced} = await store.read(key, options)
+    const {body, checksums, size: announced, verifiedInTransit} = await store.read(key, options)
     const digest = options.checkService?.() ? chooseServiceDigest(checksums) : undefined
     const hashing = new HashingStream({extrasWanted: options.checkService, headBytes: 64, ...hashingFor(digest)})
     const guarded = guardSpeed(body, (error) => classifyNetworkError(error, `downloading ${where}`))
@@ -49,7 +49,8 @@ async function stageOnce(store: Store, key: string, finalPath: string, options: 
     if (announced !== undefined && hashing.bytes !== announced) {
       throw new TransientError(`${where}: body ended after ${hashing.bytes} of ${announced} bytes (truncated)`)
     }
-    const serviceVerified = digest && checksums ? checkServiceDigest(hashing, checksums, digest, where) : undefined
+    // The store's own check (the md5 of gzip bytes before decoding) stands in where no checksum describes what arrived.
+    const serviceVerified = digest && checksums ? checkServiceDigest(hashing, checksums, digest, where) : options.checkService?.() ? verifiedInTransit : undefined
     return {head: hashing.head(), path: temp, sha256: hashing.digest(), size: hashing.bytes, ...(serviceVerified ? {serviceVerified} : {})}
   } catch (error) {
     await discard(temp)
