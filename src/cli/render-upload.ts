@@ -1,5 +1,6 @@
 import type {DigestSource} from '../services/shared/release-source.js'
-import type {ArchResult, VerifiedBinary} from '../services/upload/upload.js'
+import type {VerifiedBinary} from '../services/shared/release-binary.js'
+import type {ArchResult} from '../services/upload/upload.js'
 import {formatBytes} from './reporter.js'
 
 export interface UploadLabel {
@@ -10,10 +11,20 @@ export interface UploadLabel {
 const DIGEST_NAMES: Readonly<Record<DigestSource, string>> = {
   'SHA256SUMS': 'SHA256SUMS',
   'api-digest': 'the GitHub API digest',
+  metadata: 'its sha256 metadata',
+  'service-checksum': "the service's checksum",
   sidecar: 'its .sha256 sidecar',
 }
 
 const CHECK_NAMES = {'elf-machine': 'ELF machine', static: 'static', 'version-string': 'version string'} as const
+
+/** "matches SHA256SUMS and the GitHub API digest; ELF machine, static, version string, ran: …": what a verified binary passed. */
+export function describeChecks(binary: VerifiedBinary): string {
+  const digest = binary.verifiedBy.length > 0 ? `matches ${binary.verifiedBy.map((by) => DIGEST_NAMES[by]).join(' and ')}` : 'no independent digest'
+  const checks = binary.checks.map((check) => CHECK_NAMES[check])
+  const run = binary.run.ran ? `ran: ${binary.run.banner}` : binary.run.reason
+  return `${digest}; ${[...checks, run].join(', ')}`
+}
 
 function what(label: UploadLabel, arch: string): string {
   return `${label.artifact} ${label.version}/${arch}`
@@ -21,10 +32,7 @@ function what(label: UploadLabel, arch: string): string {
 
 /** The line printed once an arch has passed every check. */
 export function describeVerified(label: UploadLabel, binary: VerifiedBinary): string {
-  const digest = binary.verifiedBy.length > 0 ? `matches ${binary.verifiedBy.map((by) => DIGEST_NAMES[by]).join(' and ')}` : 'no independent digest'
-  const checks = binary.checks.map((check) => CHECK_NAMES[check])
-  const run = binary.run.ran ? `ran: ${binary.run.banner}` : binary.run.reason
-  return `verified ${what(label, binary.arch)} from ${binary.source} (${formatBytes(binary.size)}, sha256 ${binary.sha256.slice(0, 12)}…, ${digest}; ${[...checks, run].join(', ')})`
+  return `verified ${what(label, binary.arch)} from ${binary.source} (${formatBytes(binary.size)}, sha256 ${binary.sha256.slice(0, 12)}…, ${describeChecks(binary)})`
 }
 
 /** The line printed once an arch is published, found already published, or (dry run) would be published. */

@@ -9,7 +9,8 @@ export default class Fetch extends BaseCommand {
   static override summary = 'Download a verified artifact, unless the local copy is already up to date.'
 
   static override description = `Checks PATH against PATH.sha256 first and exits at once, with no network access, when they agree.
-Otherwise downloads the binary and its sidecar concurrently into temp files next to PATH, verifies the sha256, the size and the ELF machine, and renames both into place. An existing good file is never replaced by a bad one.`
+Otherwise downloads the binary and its sidecar concurrently into temp files next to PATH, verifies the sha256, the size and the ELF machine, and renames both into place. An existing good file is never replaced by a bad one.
+When a lock file (e2b-artifacts.lock, see the lock command) has an entry for the artifact, version and arch, that entry is a pin, as --sha256 is: a sidecar or a download that disagrees with it is refused (exit 3), and the up-to-date check compares the local file with it. A lock without an entry for the request is a warning, or with --locked an error (exit 3).`
 
   static override examples = [
     '<%= config.bin %> fetch',
@@ -33,6 +34,12 @@ Otherwise downloads the binary and its sidecar concurrently into temp files next
       helpValue: 'LOCATION',
     }),
     layout: Flags.string({description: 'Override the layout detected from the location name.', options: ['public', 'env']}),
+    lock: Flags.string({
+      description: 'The lock file whose entry pins the digest. Default: E2B_ARTIFACTS_LOCK, else e2b-artifacts.lock in the working directory or the nearest one above it.',
+      helpValue: 'PATH',
+    }),
+    locked: Flags.boolean({description: 'Refuse (exit 3) to fetch what the lock file does not pin, instead of warning: for CI.'}),
+    'no-lock': Flags.boolean({description: 'Ignore any lock file.'}),
     out: Flags.string({description: 'Destination file. Default: .{artifact}/{version}/{arch}/{file}.', helpValue: 'PATH'}),
     sha256: Flags.string({description: 'Pinned sha256 digest; the sidecar must agree with it.', helpValue: 'HEX'}),
     version: Flags.string({description: `Version to fetch. Default for busybox: ${DEFAULT_BUSYBOX_VERSION}.`}),

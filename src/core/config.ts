@@ -201,6 +201,15 @@ export function sandboxSetting(): NamedSetting | undefined {
   return firstSet('E2B_ARTIFACTS_SANDBOX')
 }
 
+/**
+ * E2B_ARTIFACTS_LOCK: the lock file to use, as `--lock PATH` names it. Without
+ * either, `fetch` and `lock` look for e2b-artifacts.lock from the working
+ * directory up; `verify` and `copy-public-builds` use none.
+ */
+export function lockFileSetting(): NamedSetting | undefined {
+  return firstSet('E2B_ARTIFACTS_LOCK')
+}
+
 /** E2B_ARTIFACTS_FAST_PATH=0 sends `fetch` through oclif (tests cover both paths). */
 export function fastPathEnabled(): boolean {
   return env().E2B_ARTIFACTS_FAST_PATH !== '0'

@@ -20,17 +20,28 @@ async function fetchSidecar(store: Store, key: string, request: FetchRequest, ev
   throw new IntegrityError(`sidecar ${store.display}/${key}.sha256 is missing: refusing an unverified ${request.artifact.name}`)
 }
 
+/** What to do when the lock disagrees with the bucket. */
+function relock(request: FetchRequest): string {
+  return `if the bucket holds a new build on purpose, review it and re-pin it with e2b-artifacts lock ${request.artifact.name} --version ${request.version} --arch ${request.arch} --update`
+}
+
 /**
- * Checks the staged bytes against the sidecar, the pin and the ELF machine;
- * returns what vouched for them. Without a sidecar or a pin, the service's
- * own checksum of the object (verified while staging) vouches for them;
- * when nothing does, they are refused unless --allow-unverified says otherwise.
+ * Checks the staged bytes against the sidecar, the pin, the lock entry and
+ * the ELF machine; returns what vouched for them. Without a sidecar or a
+ * pin, the service's own checksum of the object (verified while staging)
+ * vouches for them; when nothing does, they are refused unless
+ * --allow-unverified says otherwise.
  */
 function verifyStaged(staged: StagedFile, sidecar: Sidecar | undefined, request: FetchRequest, where: string): FetchResult['verifiedBy'] {
   const verifiedBy: FetchResult['verifiedBy'] = []
+  const {lockPin} = request
   if (sidecar) {
     if (request.pin && sidecar.sha256 !== request.pin) {
       throw new IntegrityError(`sidecar ${where}.sha256 says ${sidecar.sha256}, but --sha256 pins ${request.pin}`)
+    }
+    // A sidecar stored next to the binary can be replaced with it: the lock, reviewed elsewhere, is what decides.
+    if (lockPin && sidecar.sha256 !== lockPin.sha256) {
+      throw new IntegrityError(`sidecar ${where}.sha256 says ${sidecar.sha256}, but ${lockPin.where} pins ${lockPin.sha256}: not installed; ${relock(request)}`)
     }
     if (staged.sha256 !== sidecar.sha256) {
       throw new IntegrityError(`${where} has sha256 ${staged.sha256}, but its sidecar says ${sidecar.sha256}: not installed`)
@@ -40,6 +51,11 @@ function verifyStaged(staged: StagedFile, sidecar: Sidecar | undefined, request:
   if (request.pin) {
     if (staged.sha256 !== request.pin) throw new IntegrityError(`${where} has sha256 ${staged.sha256}, but --sha256 pins ${request.pin}: not installed`)
     verifiedBy.push('pin')
+  }
+  if (lockPin) {
+    if (staged.sha256 !== lockPin.sha256) throw new IntegrityError(`${where} has sha256 ${staged.sha256}, but ${lockPin.where} pins ${lockPin.sha256}: not installed; ${relock(request)}`)
+    if (staged.size !== lockPin.size) throw new IntegrityError(`${where} is ${staged.size} bytes, but ${lockPin.where} pins ${lockPin.size} bytes for sha256 ${lockPin.sha256}: not installed; fix the lock entry`)
+    verifiedBy.push('lock')
   }
   if (verifiedBy.length === 0 && staged.serviceVerified) verifiedBy.push('service-checksum')
   if (verifiedBy.length === 0 && !request.allowUnverified) {
@@ -72,7 +88,7 @@ interface Staged {
  */
 async function stageAt(store: Store, key: string, request: FetchRequest, events: FetchEvents): Promise<Staged> {
   let sidecarFound = false
-  const serviceCheck = request.artifact.sidecarRequired || request.pin ? undefined : (): boolean => !sidecarFound
+  const serviceCheck = request.artifact.sidecarRequired || request.pin || request.lockPin ? undefined : (): boolean => !sidecarFound
   const [staged, sidecar] = await Promise.allSettled([
     stageObject(store, key, request.out, {checkService: serviceCheck, onRetry: events.onRetry}),
     fetchSidecar(store, key, request, events).then((found) => {

@@ -6,6 +6,7 @@ import {UsageError} from '../../core/errors.js'
 import {SIDECAR_SUFFIX, binaryKey} from '../../core/keys.js'
 import {type Layout, type Location, parseLayout, parseLocation} from '../../core/location.js'
 import {parsePin} from '../../integrity/sidecar.js'
+import {type LockFlags, checkLockFlags} from '../shared/lock-file-io.js'
 
 /** The longest file name most file systems take (Linux NAME_MAX). */
 const NAME_MAX = 255
@@ -21,6 +22,9 @@ export interface FetchInput {
   readonly force?: boolean
   readonly layout?: string
   readonly 'allow-unverified'?: boolean
+  readonly lock?: string
+  readonly 'no-lock'?: boolean
+  readonly locked?: boolean
 }
 
 export interface FetchRequest {
@@ -37,6 +41,20 @@ export interface FetchRequest {
   readonly layout?: Layout
   /** Install an artifact that nothing can verify (no sidecar, no pin, no service checksum), with a warning. */
   readonly allowUnverified: boolean
+  /** Which lock file pins the digest: `--lock`, `--no-lock` (else E2B_ARTIFACTS_LOCK, else found from the working directory up). */
+  readonly lockFlags: LockFlags
+  /** `--locked`: a request the lock does not pin is refused (exit 3), not just warned about. */
+  readonly locked: boolean
+  /** The lock entry's digest for this request, filled in by fetchArtifact once the lock is read. */
+  readonly lockPin?: LockPin
+}
+
+/** What a lock entry pins for a fetch. */
+export interface LockPin {
+  readonly sha256: string
+  readonly size: number
+  /** The lock file, for messages. */
+  readonly where: string
 }
 
 /** Validates every input and fills in the documented defaults. Pure: no I/O. */
@@ -53,6 +71,9 @@ export function resolveFetchRequest(input: FetchInput): FetchRequest {
   if (nameBytes + SIDECAR_SUFFIX.length > NAME_MAX) {
     throw new UsageError(`--out: the file name is ${nameBytes} bytes, but its ${SIDECAR_SUFFIX} sidecar must fit in ${NAME_MAX}: use a name of at most ${NAME_MAX - SIDECAR_SUFFIX.length} bytes`)
   }
+  const lockFlags: LockFlags = {lock: input.lock, noLock: input['no-lock'] ?? false}
+  checkLockFlags(lockFlags)
+  if (input.locked && lockFlags.noLock) throw new UsageError('--locked needs a lock file, so it cannot go with --no-lock: drop one')
   return {
     allowUnverified: input['allow-unverified'] ?? false,
     arch,
@@ -60,6 +81,8 @@ export function resolveFetchRequest(input: FetchInput): FetchRequest {
     force: input.force ?? false,
     from,
     layout: parseLayout(input.layout),
+    lockFlags,
+    locked: input.locked ?? false,
     out: path.resolve(outDisplay),
     outDisplay,
     pin: input.sha256 === undefined ? undefined : parsePin(input.sha256, '--sha256'),

@@ -6,8 +6,12 @@ export interface FetchResult {
   readonly path: string
   readonly sha256: string
   readonly size: number
-  /** What the digest was checked against; `service-checksum`: the store's own checksum of the object, for an artifact without a sidecar. */
-  readonly verifiedBy: Array<'pin' | 'service-checksum' | 'sidecar'>
+  /**
+   * What the digest was checked against: `pin` is --sha256, `lock` the lock
+   * file's entry, `service-checksum` the store's own checksum of the object
+   * (for an artifact without a sidecar).
+   */
+  readonly verifiedBy: Array<'lock' | 'pin' | 'service-checksum' | 'sidecar'>
   readonly source?: string
 }
 

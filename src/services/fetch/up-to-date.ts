@@ -64,8 +64,12 @@ function checkOutKind(request: FetchRequest): boolean {
 /** The whole up-to-date decision for a fetch. Loads nothing but fs and crypto: it runs on every `make`. */
 export function checkUpToDate(request: FetchRequest): FetchResult | undefined {
   if (!checkOutKind(request) || request.force) return undefined
-  const local = localDigestMatches(request.out, request, request.pin)
+  // A --sha256 that disagrees with the lock was refused already: either one is the pin.
+  const local = localDigestMatches(request.out, request, request.lockPin?.sha256 ?? request.pin)
   if (!local) return undefined
+  const verifiedBy: FetchResult['verifiedBy'] = ['sidecar']
+  if (request.pin) verifiedBy.push('pin')
+  if (request.lockPin) verifiedBy.push('lock')
   return {
     arch: request.arch,
     artifact: request.artifact.name,
@@ -73,7 +77,7 @@ export function checkUpToDate(request: FetchRequest): FetchResult | undefined {
     sha256: local.sha256,
     size: local.size,
     status: 'up-to-date',
-    verifiedBy: request.pin ? ['sidecar', 'pin'] : ['sidecar'],
+    verifiedBy,
     version: request.version,
   }
 }

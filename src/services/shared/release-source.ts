@@ -11,8 +11,18 @@ import {readSmall} from '../../stores/ops/read-small.js'
 import type {Store} from '../../stores/store.js'
 import {withRetry} from '../../net/retry.js'
 
-/** Who vouches for a digest, independently of the bytes we downloaded. */
-export type DigestSource = 'SHA256SUMS' | 'api-digest' | 'sidecar'
+/**
+ * Who records a digest, independently of the bytes we downloaded: a
+ * release's SHA256SUMS and GitHub's asset digest, a sidecar, the storage
+ * service's own checksum. `metadata` is the `sha256` a client wrote next to
+ * an object: a claim, which must agree but never vouches for anything.
+ */
+export type DigestSource = 'SHA256SUMS' | 'api-digest' | 'sidecar' | 'service-checksum' | 'metadata'
+
+/** Whether a digest source is evidence, rather than a claim. */
+export function vouches(by: DigestSource): boolean {
+  return by !== 'metadata'
+}
 
 export interface ExpectedDigest {
   readonly by: DigestSource

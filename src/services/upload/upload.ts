@@ -1,33 +1,19 @@
-import {tmpdir} from 'node:os'
-import path from 'node:path'
-
 import type {Arch} from '../../core/catalog.js'
-import {IntegrityError} from '../../core/errors.js'
 import {combineFailures} from '../../core/failures.js'
 import {binaryKey, joinKey} from '../../core/keys.js'
 import {artifactRoot} from '../../core/location.js'
 import {discard} from '../../core/temp-files.js'
-import {type BinaryCheck, type BinaryFacts, checkBinary} from '../../integrity/binary-checks.js'
+import type {BinaryFacts} from '../../integrity/binary-checks.js'
 import {md5File} from '../../integrity/hash.js'
-import {type RunOutcome, runCheck} from '../../integrity/run-check.js'
 import {openStore} from '../../stores/open-store.js'
-import {type StagedFile, stageObject} from '../../stores/ops/stage.js'
 import type {Store} from '../../stores/store.js'
 import {runService} from '../runner.js'
-import {type DigestSource, type ReleaseSource, type SourceBinary, openReleaseSource} from '../shared/release-source.js'
+import {type StagedRelease, type VerifiedBinary, verifyReleaseBinary} from '../shared/release-binary.js'
+import {type ReleaseSource, openReleaseSource} from '../shared/release-source.js'
 import {type PublishItem, type PublishPlan, executePlan, planPublish} from './publish.js'
 import type {UploadRequest} from './request.js'
 
-/** A source binary that passed every check, staged in a temp file. */
-export interface VerifiedBinary {
-  readonly arch: Arch
-  readonly source: string
-  readonly sha256: string
-  readonly size: number
-  readonly verifiedBy: readonly DigestSource[]
-  readonly checks: readonly BinaryCheck[]
-  readonly run: RunOutcome
-}
+export type {VerifiedBinary}
 
 export type UploadStatus = 'published' | 'already-published' | 'would-publish'
 
@@ -59,8 +45,7 @@ export interface UploadEvents {
   onDone?(result: ArchResult): void
 }
 
-interface Staged extends VerifiedBinary {
-  readonly file: StagedFile
+interface Staged extends StagedRelease {
   readonly md5: string
 }
 
@@ -68,36 +53,25 @@ function facts(request: UploadRequest, arch: Arch): BinaryFacts {
   return {arch, artifact: request.artifact, version: request.version}
 }
 
-/** Compares the staged digest with every independent one; any disagreement stops this arch. */
-function checkDigests(file: StagedFile, binary: SourceBinary): DigestSource[] {
-  for (const expected of binary.expected) {
-    if (file.sha256 !== expected.sha256) {
-      throw new IntegrityError(`${binary.where} has sha256 ${file.sha256}, but ${expected.where} says ${expected.sha256}: not published`)
-    }
-  }
-  return binary.expected.map((expected) => expected.by)
-}
-
-/** Stage (hashing on the way), check digests, check the ELF and version, run it. The temp file is removed on failure. */
+/** Stage (hashing on the way), check digests, check the ELF and version, run it (services/shared/release-binary). The temp file is removed on failure. */
 async function stageAndVerify(source: ReleaseSource, request: UploadRequest, arch: Arch, events: UploadEvents): Promise<Staged> {
   const binary = await source.locate(arch)
-  // The temp file lives in the OS temp dir (TMPDIR): nothing is staged next to the source or the destination.
-  const label = path.join(tmpdir(), `e2b-artifacts-upload-${request.artifact.name}-${request.version}-${arch}`)
-  const file = await stageObject(binary.store, binary.key, label, {onRetry: events.onRetry})
-  try {
-    const verifiedBy = checkDigests(file, binary)
-    if (verifiedBy.length === 0) {
+  const verified = await verifyReleaseBinary(binary, {
+    arch,
+    consequence: 'not published',
+    facts: facts(request, arch),
+    label: `e2b-artifacts-upload-${request.artifact.name}-${request.version}-${arch}`,
+    onRetry: events.onRetry,
+    onUnvouched: (file) =>
       events.onWarning?.(
         `${binary.where} has no ${request.artifact.file}.sha256 next to it: nothing independent vouches for its digest, so the published sidecar records the sha256 computed here (${file.sha256})`,
-      )
-    }
-    const checks = await checkBinary(file.path, file.head, file.size, facts(request, arch), binary.where)
-    const run = await runCheck(file.path, facts(request, arch), binary.where)
-    if (!run.ran && run.warning) events.onWarning?.(run.warning)
-    const md5 = await md5File(file.path)
-    return {arch, checks, file, md5, run, sha256: file.sha256, size: file.size, source: binary.where, verifiedBy}
+      ),
+    onWarning: events.onWarning,
+  })
+  try {
+    return {...verified, md5: await md5File(verified.file.path)}
   } catch (error) {
-    await discard(file.path)
+    await discard(verified.file.path)
     throw error
   }
 }
