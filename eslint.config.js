@@ -10,7 +10,7 @@ import tseslint from 'typescript-eslint'
  */
 const LAYERS = ['core', 'net', 'integrity', 'stores', 'services', 'cli', 'commands']
 const SIBLINGS = {net: ['integrity'], integrity: ['net']}
-const SERVICES = ['fetch', 'upload', 'copy', 'verify']
+const SERVICES = ['fetch', 'upload', 'copy', 'verify', 'lock']
 
 const layerZones = LAYERS.map((layer, index) => ({
   target: `./src/${layer}`,

@@ -36,6 +36,11 @@ Different content at the destination is a conflict (exit 5, left untouched) unle
       helpValue: 'LOCATION',
     }),
     layout: Flags.string({description: "Override the destinations' layout detected from their names (public: under the artifact's prefix; env: at the root).", options: ['public', 'env']}),
+    lock: Flags.string({
+      description:
+        'A lock file: an object it pins is copied only if its content matches (else exit 3, and neither it nor its sidecar is copied); objects it does not pin are copied as usual. Default: E2B_ARTIFACTS_LOCK; no lock file is looked for.',
+      helpValue: 'PATH',
+    }),
     provider: Flags.string({description: 'Destination cloud: gcp (gs://) or aws (s3://) with --bucket-prefix; azure (az://) with --storage-account.', options: ['gcp', 'aws', 'azure']}),
     'storage-account': Flags.string({description: 'Azure storage account for --provider azure: busybox goes to az://NAME/fc-busybox, and so on.', helpValue: 'NAME'}),
     to: Flags.string({description: 'Explicit destination for one artifact; repeatable.', helpValue: 'ARTIFACT=LOCATION', multiple: true}),

@@ -40,6 +40,11 @@ Exit 3 on any integrity finding, 4 when the artifact is missing, 0 when clean.`
       description: 'With --at: download no binary; compare sidecars with the metadata only, and list what that cannot check as unverified (exit 0).',
     }),
     layout: Flags.string({description: 'Override the layout detected from the location name.', options: ['public', 'env']}),
+    lock: Flags.string({
+      description:
+        'With --at or --against: compare every version and arch found with this lock file (exit 3 on a disagreement). Default: E2B_ARTIFACTS_LOCK; no lock file is looked for.',
+      helpValue: 'PATH',
+    }),
     sha256: Flags.string({description: 'With --file: the expected digest.', helpValue: 'HEX'}),
     tag: Flags.string({description: 'With a github: location: the release tag. Default: v{version}.'}),
     version: Flags.string({description: 'Only this version.'}),

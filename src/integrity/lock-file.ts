@@ -1,4 +1,4 @@
-import {ARCHES, type Arch, type ArtifactName, CATALOG, artifactNamed, validateVersion} from '../core/catalog.js'
+import {ARCHES, type Arch, type Artifact, type ArtifactName, CATALOG, artifactNamed, validateVersion} from '../core/catalog.js'
 import {UsageError} from '../core/errors.js'
 import {findJsonSyntaxError} from './json-error.js'
 
@@ -80,6 +80,15 @@ export function sameSlot(a: LockSlot, b: LockSlot): boolean {
 
 export function findEntry(lock: LockFile, slot: LockSlot): LockEntry | undefined {
   return lock.entries.find((entry) => sameSlot(entry, slot))
+}
+
+/**
+ * The entry for one file of an artifact as a location holds it; a legacy
+ * flat build (`{version}/{file}`, no arch level) is amd64.
+ */
+export function entryForFile(lock: LockFile, artifact: Artifact, version: string, arch: Arch | undefined, file: string): LockEntry | undefined {
+  const slotArch = arch ?? (artifact.legacyFlat ? 'amd64' : undefined)
+  return slotArch && findEntry(lock, {arch: slotArch, artifact: artifact.name, file, version})
 }
 
 /** `lock` with `entries` added, each replacing the entry for its slot if there is one. */

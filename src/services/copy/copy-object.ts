@@ -8,6 +8,7 @@ import {ArtifactError, ConflictError, IntegrityError, OperationalError, exitCode
 import {pauseAt, pauseMidStream} from '../../core/test-pause.js'
 import {type Comparison, type ContentFacts, compareContent, expectedSha256, sameByMd5} from '../../integrity/content-identity.js'
 import {HashingStream} from '../../integrity/hash.js'
+import type {LockFile} from '../../integrity/lock-file.js'
 import {classifyNetworkError} from '../../net/http-client.js'
 import {type RetryOptions, withRetry} from '../../net/retry.js'
 import {REHASHED, compareStored} from '../../stores/ops/compare-stored.js'
@@ -48,6 +49,8 @@ export interface CopyContext {
   readonly dryRun: boolean
   /** Bounds the copies that stream through this host (server-side copies are not counted). */
   readonly streams: Limiter
+  /** The lock named with --lock: an object it pins is copied only if it matches. */
+  readonly lock?: {readonly file: LockFile; readonly display: string}
   readonly onRetry?: (message: string) => void
 }
 

@@ -3,13 +3,16 @@ import path from 'node:path'
 import {Limiter, mapLimit} from '../../core/concurrency.js'
 import {type ExitCodeValue, IntegrityError, NotFoundError, UsageError, exitCodeOf, kindOf} from '../../core/errors.js'
 import {mostSevere} from '../../core/failures.js'
-import {displayKey, isSidecarKey, keyOfSidecar, unsafeKeyMessage} from '../../core/keys.js'
+import {artifactNamed} from '../../core/catalog.js'
+import {displayKey, isSidecarKey, keyOfSidecar, parseArtifactKey, unsafeKeyMessage} from '../../core/keys.js'
 import {artifactRoot} from '../../core/location.js'
+import {describeSlot, entryForFile} from '../../integrity/lock-file.js'
 import {openStore} from '../../stores/open-store.js'
 import {listAll} from '../../stores/ops/list-all.js'
 import {readSidecar} from '../../stores/ops/read-sidecar.js'
 import type {ObjectInfo, RefusedEntry, Store} from '../../stores/store.js'
 import {runService} from '../runner.js'
+import {readLockFile} from '../shared/lock-file-io.js'
 import {type CopyContext, type DestinationState, type ObjectOutcome, copyObject, destinationState} from './copy-object.js'
 import {type CopyUnit, planCopies} from './plan.js'
 import type {CopyRequest, CopyTarget} from './request.js'
@@ -79,7 +82,7 @@ interface PreparedArtifact {
  * layoutOf). The destination listing answers "is it there already?" for every
  * object without a request per object.
  */
-async function prepareArtifact(target: CopyTarget, request: CopyRequest, shared: {stores: Store[]; streams: Limiter}, events: CopyEvents): Promise<PreparedArtifact> {
+async function prepareArtifact(target: CopyTarget, request: CopyRequest, shared: {stores: Store[]; streams: Limiter; lock?: CopyContext['lock']}, events: CopyEvents): Promise<PreparedArtifact> {
   const {stores} = shared
   const {artifact} = target
   const source = await openStore(request.from, artifactRoot(request.from, artifact))
@@ -102,6 +105,7 @@ async function prepareArtifact(target: CopyTarget, request: CopyRequest, shared:
     dryRun: request.dryRun,
     force: request.force,
     listed: new Map(existing.objects.map((object) => [object.key, object])),
+    lock: shared.lock,
     onRetry: events.onRetry,
     source,
     streams: shared.streams,
@@ -149,14 +153,40 @@ async function checkedSidecar(context: CopyContext, object: SourceObject, sideca
 }
 
 /**
- * One unit: an object and its sidecar. When the destination already holds
- * both, identical, nothing is written and the sidecar is not read. Otherwise
- * the sidecar is read and checked against the object first, then the object
- * is copied and verified, and only then the sidecar (the exact bytes that
- * were checked) is written.
+ * Whether an object the lock pins holds what the lock says, by its content's
+ * sha256 (the service's own checksum, or the content hashed: never the
+ * `sha256` metadata a client wrote, which a tampered object can carry).
+ * Objects the lock does not pin, sidecars among them, pass.
+ */
+async function checkAgainstLock(context: CopyContext, object: SourceObject): Promise<void> {
+  if (!context.lock) return
+  const artifact = artifactNamed(context.artifact)
+  const parsed = parseArtifactKey(artifact, object.key)
+  if (!parsed || parsed.sidecar) return
+  const entry = entryForFile(context.lock.file, artifact, parsed.version, parsed.arch, parsed.file)
+  if (!entry) return
+  const [info, sha256] = await Promise.all([object.info(), object.contentSha256()])
+  const pinned = `${context.lock.display} pins ${describeSlot(entry)} to ${entry.sha256}`
+  if (sha256 !== entry.sha256) throw new IntegrityError(`${object.where} has sha256 ${sha256}, but ${pinned}: neither it nor its sidecar is copied`)
+  if (info.size !== entry.size) throw new IntegrityError(`${object.where} is ${info.size} bytes, but ${pinned} (${entry.size} bytes): neither it nor its sidecar is copied`)
+}
+
+/**
+ * One unit: an object and its sidecar. An object that disagrees with the
+ * lock is not copied, and neither is its sidecar. When the destination
+ * already holds both, identical, nothing is written and the sidecar is not
+ * read. Otherwise the sidecar is read and checked against the object first,
+ * then the object is copied and verified, and only then the sidecar (the
+ * exact bytes that were checked) is written.
  */
 async function copyUnit(context: CopyContext, unit: CopyUnit): Promise<ObjectOutcome[]> {
   const object = SourceObject.listed(context.source, unit.object)
+  try {
+    await checkAgainstLock(context, object)
+  } catch (error) {
+    const held = unit.sidecar && {...where(context, unit.sidecar.key), action: 'held' as const, bytes: unit.sidecar.size, reason: `not copied, because ${object.where} disagrees with ${context.lock!.display}`}
+    return held ? [failedOutcome(context, unit.object, error), held] : [failedOutcome(context, unit.object, error)]
+  }
   if (!unit.sidecar) return [await copyObject(context, object)]
   const sidecar = SourceObject.listed(context.source, unit.sidecar)
   const stateOf = (each: SourceObject): Promise<DestinationState> => destinationState(context, each, context.listed.get(each.key))
@@ -210,12 +240,14 @@ export function copyPublicBuilds(request: CopyRequest, events: CopyEvents = {}):
 
 async function copyAll(request: CopyRequest, events: CopyEvents): Promise<CopyReport> {
   const started = performance.now()
+  // Read before anything is opened: a malformed lock is a usage error.
+  const lock = request.lock && {display: request.lock.display, file: readLockFile(request.lock)!}
   const stores: Store[] = []
   const streams = new Limiter(Math.min(request.concurrency, MAX_STREAMS))
   try {
     const errors: ArtifactFailure[] = []
     const prepared: PreparedArtifact[] = []
-    const settled = await Promise.allSettled(request.targets.map((target) => prepareArtifact(target, request, {streams, stores}, events)))
+    const settled = await Promise.allSettled(request.targets.map((target) => prepareArtifact(target, request, {lock, streams, stores}, events)))
     for (const [index, result] of settled.entries()) {
       if (result.status === 'fulfilled') {
         prepared.push(result.value)

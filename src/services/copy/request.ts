@@ -2,6 +2,7 @@ import {ARTIFACT_NAMES, type Artifact, artifactNamed, validateVersion} from '../
 import {defaultCopySource} from '../../core/config.js'
 import {UsageError} from '../../core/errors.js'
 import {type Layout, type Location, isListable, parseLayout, parseLocation} from '../../core/location.js'
+import {type LockPath, chooseLockPath} from '../shared/lock-file-io.js'
 
 /** One artifact to copy: where its objects come from and where they go. */
 export interface CopyTarget {
@@ -18,6 +19,8 @@ export interface CopyRequest {
   readonly force: boolean
   /** `--layout`: how the destinations hold the artifacts (the source's layout is read from its name). */
   readonly layout?: Layout
+  /** `--lock PATH` or E2B_ARTIFACTS_LOCK: objects the lock pins are copied only if they match it (never looked for). */
+  readonly lock?: LockPath
 }
 
 export interface CopyFlags {
@@ -32,6 +35,7 @@ export interface CopyFlags {
   readonly 'dry-run'?: boolean
   readonly force?: boolean
   readonly layout?: string
+  readonly lock?: string
 }
 
 /** Providers named by a bucket prefix; Azure is named by its storage account instead (see providerDestination). */
@@ -151,6 +155,7 @@ export function resolveCopyRequest(flags: CopyFlags): CopyRequest {
     force: Boolean(flags.force),
     from,
     layout: parseLayout(flags.layout),
+    lock: chooseLockPath({lock: flags.lock}, {discover: false}),
     targets,
     version: flags.version === undefined ? undefined : validateVersion(flags.version),
   }

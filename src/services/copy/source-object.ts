@@ -17,6 +17,7 @@ import type {ObjectInfo, Store} from '../../stores/store.js'
 export class SourceObject {
   private infoPromise?: Promise<ObjectInfo>
   private sha256Promise?: Promise<string>
+  private contentPromise?: Promise<string>
 
   private constructor(
     readonly store: Store,
@@ -62,8 +63,18 @@ export class SourceObject {
   }
 
   sha256(): Promise<string> {
-    this.sha256Promise ??= this.info().then(async (info) => expectedSha256(info) ?? (await this.hashed(info.size)))
+    this.sha256Promise ??= this.info().then(async (info) => expectedSha256(info) ?? (await this.contentSha256()))
     return this.sha256Promise
+  }
+
+  /**
+   * The sha256 of the content by evidence only: the service's own checksum,
+   * or the content hashed here; never the `sha256` metadata a client wrote,
+   * which a tampered object can carry. What a lock entry is compared with.
+   */
+  contentSha256(): Promise<string> {
+    this.contentPromise ??= this.info().then(async (info) => info.sha256 ?? (await this.hashed(info.size)))
+    return this.contentPromise
   }
 
   private async hashed(listedSize: number): Promise<string> {

@@ -1,5 +1,5 @@
 import type {Arch, Artifact} from '../../core/catalog.js'
-import {IntegrityError, NotFoundError} from '../../core/errors.js'
+import {IntegrityError, NotFoundError, UsageError} from '../../core/errors.js'
 import {binaryKey} from '../../core/keys.js'
 import type {FileLocation, GithubLocation} from '../../core/location.js'
 import {sha256Hex} from '../../integrity/hash.js'
@@ -53,6 +53,16 @@ export interface SourceEvents {
 }
 
 const SUMS = 'SHA256SUMS'
+
+// Git's own ref rules are looser, but nothing outside this set is a sensible release tag.
+const TAG_PATTERN = /^[0-9A-Za-z][0-9A-Za-z._+/-]{0,127}$/
+
+/** `--tag`, checked, or its default `v{version}`. */
+export function releaseTag(tag: string | undefined, version: string): string {
+  const chosen = tag ?? `v${version}`
+  if (!TAG_PATTERN.test(chosen) || chosen.includes('..')) throw new UsageError(`invalid --tag '${chosen}'`)
+  return chosen
+}
 
 /** Which release and assets to read. */
 export interface ReleaseCoordinates {

@@ -2,6 +2,7 @@ import {type Arch, type Artifact, artifactNamed, normalizeArches, validateVersio
 import {DEFAULT_RELEASE_REPO, defaultUploadDestination} from '../../core/config.js'
 import {UsageError} from '../../core/errors.js'
 import {type FileLocation, type GithubLocation, type Layout, type Location, parseLayout, parseLocation} from '../../core/location.js'
+import {releaseTag} from '../shared/release-source.js'
 
 export interface UploadInput {
   readonly artifact?: string
@@ -29,9 +30,6 @@ export interface UploadRequest {
   readonly layout?: Layout
 }
 
-// Git's own ref rules are looser, but nothing outside this set is a sensible release tag.
-const TAG_PATTERN = /^[0-9A-Za-z][0-9A-Za-z._+/-]{0,127}$/
-
 function parseSource(input: string | undefined, artifact: Artifact): FileLocation | GithubLocation {
   if (input === undefined && artifact.name !== 'busybox') {
     throw new UsageError(`pass --from for ${artifact.name}: the default source ${DEFAULT_RELEASE_REPO} only builds busybox`)
@@ -56,8 +54,7 @@ export function resolveUploadRequest(input: UploadInput): UploadRequest {
   const version = validateVersion(input.version)
   const from = parseSource(input.from, artifact)
   if (input.tag !== undefined && from.scheme !== 'github') throw new UsageError('--tag applies only to a github: source')
-  const tag = input.tag ?? `v${version}`
-  if (!TAG_PATTERN.test(tag) || tag.includes('..')) throw new UsageError(`invalid --tag '${tag}'`)
+  const tag = releaseTag(input.tag, version)
   return {
     arches: normalizeArches(input.arch),
     artifact,

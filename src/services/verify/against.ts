@@ -10,6 +10,8 @@ import {listAll} from '../../stores/ops/list-all.js'
 import {readSidecar} from '../../stores/ops/read-sidecar.js'
 import type {ObjectInfo, Store} from '../../stores/store.js'
 import {type Finding, type VerifyReport, buildReport} from './findings.js'
+import {entryForFile} from '../../integrity/lock-file.js'
+import {type VerifyLock, lockFinding, notLocked} from './lock-check.js'
 import type {VerifyRequest} from './request.js'
 import {groupObjects} from './slots.js'
 
@@ -193,7 +195,27 @@ async function classes(present: readonly Opened[], slot: string): Promise<{membe
  * and crc32c), so kernels without sidecars compare too; where two share none,
  * the content is read and hashed.
  */
-export async function compareLocations(request: CompareRequest): Promise<VerifyReport> {
+/**
+ * Each location's copy of a slot against the lock's entry: by the sha256 it
+ * records, or by its content, hashed, when it records none (a kernel without
+ * a sidecar).
+ */
+async function slotAgainstLock(lock: VerifyLock, request: CompareRequest, slot: string, present: readonly Opened[]): Promise<Finding[]> {
+  const [version, arch] = slot.split('/') as [string, Arch]
+  const entry = entryForFile(lock.file, request.artifact, version, arch, request.artifact.file)
+  const what = `${request.artifact.name} ${slot}`
+  if (!entry) return [notLocked(lock, {arch, version, where: lock.display}, what)]
+  const findings: Finding[] = []
+  for (const {held, location} of present) {
+    const copy = held.get(slot)!
+    const sha256 = copy.sha256 ?? (await copy.rehash?.())
+    if (sha256 === undefined) continue
+    findings.push(lockFinding(lock, entry, {checked: true, sha256, size: copy.size}, {arch, version, where: location.display}, `${what} at ${location.display}`))
+  }
+  return findings
+}
+
+export async function compareLocations(request: CompareRequest, lock?: VerifyLock): Promise<VerifyReport> {
   const settled = await Promise.allSettled(request.locations.map((location) => (location.scheme === 'github' ? openGithub(location, request) : openLocation(location, request))))
   const opened = settled.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []))
   try {
@@ -210,6 +232,7 @@ export async function compareLocations(request: CompareRequest): Promise<VerifyR
         findings.push({...base, kind: 'missing', message: `${request.artifact.name} ${slot} is in none of the locations`, severity: 'not-found', where: 'all'})
         continue
       }
+      if (lock) findings.push(...(await slotAgainstLock(lock, request, slot, present)))
       const groups = await classes(present, slot)
       const sha256 = present.map(({held}) => held.get(slot)!.sha256).find((digest) => digest !== undefined)
       if (groups.length > 1) {

@@ -11,6 +11,8 @@ import {readSidecar} from '../../stores/ops/read-sidecar.js'
 import {readHead} from '../../stores/ops/read-small.js'
 import type {ObjectInfo, Store} from '../../stores/store.js'
 import {type Finding, type VerifyReport, buildReport} from './findings.js'
+import {entryForFile} from '../../integrity/lock-file.js'
+import {type VerifyLock, lockFinding} from './lock-check.js'
 import type {VerifyRequest} from './request.js'
 import {type Slot, groupObjects} from './slots.js'
 
@@ -112,8 +114,21 @@ async function auditSlot(store: Store, slot: Slot, request: AuditRequest): Promi
   return [{...base, kind: 'ok', message: `${base.where} matches its sidecar (${checkedBy}${header})`, severity: 'ok', sha256: recorded}]
 }
 
-/** `verify --at`: audits every `{version}/{arch}` slot (or the chosen one) under the artifact's root. */
-export async function auditLocation(request: AuditRequest): Promise<VerifyReport> {
+/**
+ * The slot's digest, once the audit has vouched for it (or, with
+ * --metadata-only, what its sidecar says), compared with the lock's entry.
+ * A slot that failed its audit has no digest to compare: it fails already.
+ */
+function slotAgainstLock(lock: VerifyLock, request: AuditRequest, slot: Slot, findings: readonly Finding[], where: string): Finding | undefined {
+  const held = findings.find((finding) => finding.severity === 'ok' || finding.kind === 'unverified')
+  if (findings.some((finding) => finding.severity === 'integrity') || held?.sha256 === undefined) return undefined
+  const entry = entryForFile(lock.file, request.artifact, slot.version, slot.arch, slot.file)
+  const size = slot.binary && !slot.binary.encoding ? slot.binary.size : undefined
+  return lockFinding(lock, entry, {checked: held.kind === 'ok', sha256: held.sha256, size}, {arch: slot.arch, version: slot.version, where}, where)
+}
+
+/** `verify --at`: audits every `{version}/{arch}` slot (or the chosen one) under the artifact's root, and with --lock compares each with the lock. */
+export async function auditLocation(request: AuditRequest, lock?: VerifyLock): Promise<VerifyReport> {
   const store = await openStore(request.location, artifactRoot(request.location, request.artifact, request.layout))
   try {
     const listing = await listAll(store, request.version ? `${request.version}/` : '')
@@ -128,7 +143,11 @@ export async function auditLocation(request: AuditRequest): Promise<VerifyReport
       const where = `${store.display}/${displayKey(entry.key)}`
       findings.push({kind: 'unsafe-key', message: `${where}: unsafe object name (${entry.refused}): never read`, severity: 'integrity', where})
     }
-    const perSlot = await mapLimit(slots, request.concurrency, (slot) => auditSlot(store, slot, request))
+    const perSlot = await mapLimit(slots, request.concurrency, async (slot) => {
+      const found = await auditSlot(store, slot, request)
+      const locked = lock && slotAgainstLock(lock, request, slot, found, `${store.display}/${slot.key}`)
+      return locked ? [...found, locked] : found
+    })
     findings.push(...perSlot.flat())
     for (const key of grouped.unexpected) {
       findings.push({kind: 'unexpected-object', message: `${store.display}/${key} is not a ${request.artifact.file} or its sidecar`, severity: 'info', where: `${store.display}/${key}`})

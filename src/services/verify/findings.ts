@@ -14,6 +14,9 @@ export type FindingKind =
   | 'unsafe-key'
   | 'missing'
   | 'disagree'
+  | 'locked'
+  | 'lock-mismatch'
+  | 'not-locked'
 
 /** How much a finding matters: integrity findings fail the run with exit 3. */
 export type Severity = 'ok' | 'info' | 'integrity' | 'not-found'

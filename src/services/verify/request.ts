@@ -2,6 +2,7 @@ import {type Arch, type Artifact, artifactNamed, normalizeArch, validateVersion}
 import {UsageError} from '../../core/errors.js'
 import {type Layout, type Location, parseLayout, parseLocation} from '../../core/location.js'
 import {parsePin} from '../../integrity/sidecar.js'
+import {type LockPath, chooseLockPath} from '../shared/lock-file-io.js'
 
 /** `verify`'s flags and argument, as given. */
 export interface VerifyInput {
@@ -17,6 +18,7 @@ export interface VerifyInput {
   readonly deep?: boolean
   readonly 'metadata-only'?: boolean
   readonly concurrency?: number
+  readonly lock?: string
 }
 
 interface Scope {
@@ -25,6 +27,8 @@ interface Scope {
   readonly version?: string
   readonly layout?: Layout
   readonly concurrency: number
+  /** `--lock PATH` or E2B_ARTIFACTS_LOCK: compare what each location holds with the lock (never looked for: deploy pipelines run verify inside repositories). */
+  readonly lock?: LockPath
 }
 
 export type VerifyRequest =
@@ -45,11 +49,13 @@ export function resolveVerifyRequest(input: VerifyInput): VerifyRequest {
   if (modes.length !== 1) throw new UsageError('choose one of --file, --at or --against')
   const concurrency = input.concurrency ?? 8
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new UsageError(`invalid --concurrency ${concurrency}: use a whole number of 1 or more`)
+  if (input.lock !== undefined && input.file !== undefined) throw new UsageError('--lock applies to --at and --against; fetch checks a local file against the lock')
   const scope: Scope = {
     arch: input.arch === undefined ? undefined : normalizeArch(input.arch),
     artifact: artifactNamed(input.artifact ?? 'busybox'),
     concurrency,
     layout: parseLayout(input.layout),
+    lock: input.file === undefined ? chooseLockPath({lock: input.lock}, {discover: false}) : undefined,
     version: input.version === undefined ? undefined : validateVersion(input.version),
   }
   if (input.file !== undefined) return {...scope, file: input.file, mode: 'file', pin: input.sha256 === undefined ? undefined : parsePin(input.sha256, '--sha256')}
