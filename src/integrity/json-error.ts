@@ -25,7 +25,8 @@ const ESCAPES = new Set(['"', '\\', '/', 'b', 'f', 'n', 'r', 't'])
 
 function describeChar(char: string): string {
   const code = char.codePointAt(0)!
-  return code < 0x20 || code === 0x7f ? `control character U+${code.toString(16).padStart(4, '0').toUpperCase()}` : `'${char}'`
+  if (code < 0x20 || code === 0x7f) return `control character U+${code.toString(16).padStart(4, '0').toUpperCase()}`
+  return char === "'" ? `"'"` : `'${char}'`
 }
 
 class Scanner {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import {execFileSync} from 'node:child_process'
 import {readFileSync} from 'node:fs'
-import {mkdir, readdir} from 'node:fs/promises'
+import {mkdir, readFile, readdir, writeFile} from 'node:fs/promises'
 import path from 'node:path'
 import {after, before, describe, it} from 'node:test'
 
@@ -10,7 +10,9 @@ import {removeTempDirs, tempDir} from '../support/temp-dirs.js'
 
 /**
  * The README's "Bad input" table is the single source: every row is run as
- * written, so the table and the behaviour cannot drift apart.
+ * written, so the table and the behaviour cannot drift apart. The rows run in
+ * a directory holding a directory `dir`, a FIFO `fifo` and two malformed lock
+ * files, `bad-syntax.lock` and `bad-entry.lock`.
  */
 interface Row {
   readonly label: string
@@ -46,16 +48,31 @@ function readmeRows(): Row[] {
 const rows = readmeRows()
 let cwd: string
 
+/** Lock files that are not well-formed: a JSON syntax error on line 4, and an entry with an unknown arch. */
+const BAD_LOCKS: Readonly<Record<string, string>> = {
+  'bad-entry.lock': `${JSON.stringify(
+    {
+      entries: [{arch: 'sparc', artifact: 'busybox', file: 'busybox', lockedAt: '2026-04-01T12:00:00.000Z', sha256: 'a'.repeat(64), size: 1, source: 'github:e2b-dev/fc-busybox@v1.36.1', version: '1.36.1'}],
+      lockfileVersion: 1,
+    },
+    null,
+    2,
+  )}\n`,
+  'bad-syntax.lock': '{\n  "entries": [],\n  "lockfileVersion": 1,\n}\n',
+}
+
 before(async () => {
   cwd = await tempDir('bad-input')
   await mkdir(path.join(cwd, 'dir'))
   execFileSync('mkfifo', [path.join(cwd, 'fifo')])
+  for (const [name, text] of Object.entries(BAD_LOCKS)) await writeFile(path.join(cwd, name), text)
 })
 
 after(removeTempDirs)
 
 async function assertUntouched(): Promise<void> {
-  assert.deepEqual((await readdir(cwd)).sort(), ['dir', 'fifo'], 'nothing was written')
+  assert.deepEqual((await readdir(cwd)).sort(), [...Object.keys(BAD_LOCKS), 'dir', 'fifo'].sort(), 'nothing was written')
+  for (const [name, text] of Object.entries(BAD_LOCKS)) assert.equal(await readFile(path.join(cwd, name), 'utf8'), text)
   assert.deepEqual(await readdir(path.join(cwd, 'dir')), [])
 }
 

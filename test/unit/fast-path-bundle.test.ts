@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import {spawnSync} from 'node:child_process'
+import {closeSync, openSync} from 'node:fs'
 import {createHash} from 'node:crypto'
 import {mkdir, readFile, writeFile} from 'node:fs/promises'
 import path from 'node:path'
@@ -34,14 +35,21 @@ describe('the fast-path bundle that bin/run.js loads (built by npm run build)', 
     for (const name of HEAVY) assert.ok(!required.has(name), `${name} must not be required`)
   })
 
-  it('loads no package, and none of the built-ins that only a download needs, for an up-to-date fetch', async () => {
-    const dir = await tempDir('fast-path-bundle')
+  /**
+   * Runs an up-to-date fetch of the real fixture through bin/run.js with a
+   * probe preloaded, in `cwd` (where a lock file may be found), and returns
+   * what it loaded and what it printed with --json.
+   */
+  async function probeUpToDate(label: string, lock?: (sha256: string, size: number) => string): Promise<{builtins: string[]; files: string[]; report: {verifiedBy: string[]; status: string}}> {
+    const dir = await tempDir(label)
     const file = path.join(dir, 'busybox')
     // Up to date means the requested version and arch too: the real fixture, asked for as what it is.
     const content = await busyboxBytes('amd64')
+    const sha256 = createHash('sha256').update(content).digest('hex')
     await mkdir(dir, {recursive: true})
     await writeFile(file, content)
-    await writeFile(`${file}.sha256`, `${createHash('sha256').update(content).digest('hex')}  busybox\n`)
+    await writeFile(`${file}.sha256`, `${sha256}  busybox\n`)
+    if (lock) await writeFile(path.join(dir, 'e2b-artifacts.lock'), lock(sha256, content.length))
     // Preloaded: prints, at exit, the public built-ins and the files loaded after it.
     const probe = path.join(dir, 'probe.cjs')
     await writeFile(
@@ -52,14 +60,24 @@ describe('the fast-path bundle that bin/run.js loads (built by npm run build)', 
          require('node:fs').writeFileSync(${JSON.stringify(path.join(dir, 'loaded.json'))}, JSON.stringify({builtins, files: Object.keys(require.cache).filter((f) => f !== __filename)}))
        })`,
     )
-    const run = spawnSync(process.execPath, ['--require', probe, path.join(PROJECT_ROOT, 'bin', 'run.js'), 'fetch', '--out', file, '--version', FIXTURE_VERSION, '--arch', 'amd64', '--from', 'http://127.0.0.1:9/x', '--quiet'], {
-      encoding: 'utf8',
-      env: {HOME: dir, PATH: process.env.PATH},
-      // Files, not pipes: a pipe on stdout or stderr loads node:net by itself.
-      stdio: ['ignore', 'ignore', 'ignore'],
-    })
-    assert.equal(run.status, 0)
+    // Files, not pipes: a pipe on stdout or stderr loads node:net by itself.
+    const stdout = openSync(path.join(dir, 'stdout.json'), 'w')
+    try {
+      const run = spawnSync(process.execPath, ['--require', probe, path.join(PROJECT_ROOT, 'bin', 'run.js'), 'fetch', '--out', file, '--version', FIXTURE_VERSION, '--arch', 'amd64', '--from', 'http://127.0.0.1:9/x', '--json'], {
+        cwd: dir,
+        encoding: 'utf8',
+        env: {HOME: dir, PATH: process.env.PATH},
+        stdio: ['ignore', stdout, 'ignore'],
+      })
+      assert.equal(run.status, 0)
+    } finally {
+      closeSync(stdout)
+    }
     const loaded = JSON.parse(await readFile(path.join(dir, 'loaded.json'), 'utf8')) as {builtins: string[]; files: string[]}
+    return {...loaded, report: JSON.parse(await readFile(path.join(dir, 'stdout.json'), 'utf8')) as {verifiedBy: string[]; status: string}}
+  }
+
+  function assertNothingHeavy(loaded: {builtins: string[]; files: string[]}): void {
     assert.deepEqual(
       loaded.files.map((f) => path.relative(PROJECT_ROOT, f)),
       [path.join('bin', 'run.js')],
@@ -68,5 +86,22 @@ describe('the fast-path bundle that bin/run.js loads (built by npm run build)', 
     for (const name of ['fs/promises', 'v8', 'net', 'http', 'http2', 'assert', 'tls', 'zlib', 'worker_threads', 'child_process']) {
       assert.ok(!loaded.builtins.includes(name), `node:${name} loaded by an up-to-date fetch: ${loaded.builtins.join(' ')}`)
     }
+  }
+
+  it('loads no package, and none of the built-ins that only a download needs, for an up-to-date fetch', async () => {
+    const loaded = await probeUpToDate('fast-path-bundle')
+    assert.deepEqual([loaded.report.status, loaded.report.verifiedBy], ['up-to-date', ['sidecar']])
+    assertNothingHeavy(loaded)
+  })
+
+  it('loads no more when a lock file in the working directory pins the digest', async () => {
+    const loaded = await probeUpToDate('fast-path-bundle-lock', (sha256, size) =>
+      JSON.stringify({
+        entries: [{arch: 'amd64', artifact: 'busybox', file: 'busybox', lockedAt: '2026-04-01T12:00:00.000Z', sha256, size, source: 'github:e2b-dev/fc-busybox@v1.35.0', version: FIXTURE_VERSION}],
+        lockfileVersion: 1,
+      }),
+    )
+    assert.deepEqual([loaded.report.status, loaded.report.verifiedBy], ['up-to-date', ['sidecar', 'lock']], 'the lock was read, and pinned the digest')
+    assertNothingHeavy(loaded)
   })
 })
