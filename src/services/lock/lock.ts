@@ -1,7 +1,8 @@
+import {statSync} from 'node:fs'
 import path from 'node:path'
 
 import {Limiter} from '../../core/concurrency.js'
-import {ExitCode, IntegrityError, ReportedFailure} from '../../core/errors.js'
+import {ExitCode, IntegrityError, ReportedFailure, UsageError} from '../../core/errors.js'
 import {combineFailures} from '../../core/failures.js'
 import {discard} from '../../core/temp-files.js'
 import type {BinaryCheck} from '../../integrity/binary-checks.js'
@@ -121,9 +122,15 @@ function checkFailure(request: LockRequest, lockFile: string, files: readonly Lo
   return `${problems.join('; ')}: ${next.filter(Boolean).join('; ')}`
 }
 
-/** The lock file to write: the one found or named, else e2b-artifacts.lock in the working directory. */
+/**
+ * The lock file to write: the one found or named, else e2b-artifacts.lock in
+ * the working directory. Its directory must exist: found before any download.
+ */
 function lockFileFor(request: LockRequest): LockPath {
-  return chooseLockPath(request.lockFlags, {discover: true}) ?? {display: LOCK_FILE_NAME, path: path.resolve(LOCK_FILE_NAME)}
+  const lockPath = chooseLockPath(request.lockFlags, {discover: true}) ?? {display: LOCK_FILE_NAME, path: path.resolve(LOCK_FILE_NAME)}
+  const dir = path.dirname(lockPath.path)
+  if (!statSync(dir, {throwIfNoEntry: false})?.isDirectory()) throw new UsageError(`cannot write ${lockPath.display}: ${path.dirname(lockPath.display)} is not a directory; create it, or name another lock file with --lock`)
+  return lockPath
 }
 
 /**
