@@ -33,7 +33,10 @@ function parserMessage(message: string): string {
     .filter((line) => line !== '' && !HELP_FOOTER.test(line))
   const listed = lines.length > 0 && VALIDATION_HEADER.test(lines[0]!)
   const text = listed ? lines.slice(1).join('; ') : lines.join(': ')
-  return text.replaceAll(/\bMissing required flag (\w[\w-]*)/g, 'missing required flag --$1').replace(/^Parsing (--[\w-]+): Expected/, 'invalid $1: expected')
+  return text
+    .replaceAll(/\bMissing required flag (\w[\w-]*)/g, 'missing required flag --$1')
+    .replace(/^Parsing (--[\w-]+): Expected/, 'invalid $1: expected')
+    .replace(/^Missing \d+ required args?:: (\w+)\s.*$/, (_, name: string) => `missing required argument ${name.toUpperCase()}`)
 }
 
 /** The one line an error is reported as: its own message, or a cleaned-up parser or file-system message. */
