@@ -20,7 +20,7 @@ interface HyperfineResult {
 }
 
 /** hyperfine's command names (fetch.sh's -n) and how the table shows them. */
-const LABELS: Record<string, string> = {node: 'node -e 0', script: 'fetch-busybox.sh', today: 'today (14ba606)', tool: 'tool'}
+const LABELS: Record<string, string> = {locked: 'tool, with a lock', node: 'node -e 0', script: 'fetch-busybox.sh', today: 'today (14ba606)', tool: 'tool'}
 
 interface Comparison {
   name: string
@@ -35,6 +35,9 @@ const COMPARISONS: readonly Comparison[] = [
   {baseline: 'node', command: 'tool', maxRatio: 1.55, name: 'noop'},
   {baseline: 'today', command: 'tool', name: 'noop'},
   {baseline: 'node', command: 'today', name: 'noop'},
+  // Reading the lock must keep the no-op fetch within the same target (both sides start through one shell).
+  {baseline: 'node', command: 'locked', maxRatio: 1.55, name: 'noop-locked'},
+  {baseline: 'tool', command: 'locked', name: 'noop-locked'},
   {baseline: 'today', command: 'tool', maxRatio: 0.8, name: 'cold-small'},
   {baseline: 'script', command: 'tool', maxRatio: 1.5, name: 'cold-small'},
   {baseline: 'today', command: 'tool', maxRatio: 0.7, name: 'cold-small-nodelay'},

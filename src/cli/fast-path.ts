@@ -1,7 +1,6 @@
-import {type ParseArgsConfig, parseArgs} from 'node:util'
-
 import {fastPathEnabled} from '../core/config.js'
 import {credentialsInLocation, withoutUrlCredentials} from '../core/location.js'
+import {type FastOption, parseFastArgs} from './fast-args.js'
 import {renderFailure} from './render-error.js'
 import {Reporter, formatJson} from './reporter.js'
 import {runFetch} from './run-fetch.js'
@@ -25,7 +24,7 @@ export const FAST_FETCH_OPTIONS = {
   sha256: {type: 'string'},
   verbose: {type: 'boolean'},
   version: {type: 'string'},
-} as const satisfies ParseArgsConfig['options']
+} as const satisfies Record<string, FastOption>
 
 type FetchValues = {[K in keyof typeof FAST_FETCH_OPTIONS]?: (typeof FAST_FETCH_OPTIONS)[K]['type'] extends 'boolean' ? boolean : string}
 
@@ -50,22 +49,18 @@ function refuseCredentials(argv: readonly string[]): boolean {
 /**
  * Runs `fetch` without loading oclif, which alone costs more than a whole
  * Node.js start-up, and `fetch` runs on every `make`. Only well-formed
- * invocations take this path: anything Node's strict parser rejects (help,
- * unknown flags, extra arguments) returns false, and oclif handles it and
+ * invocations take this path: anything cli/fast-args does not take (help,
+ * unknown or repeated flags, extra arguments) returns false, and oclif handles it and
  * owns its messages. Execution and error rendering are the command's own.
  * E2B_ARTIFACTS_FAST_PATH=0 turns it off (tests use it to cover the oclif path).
  */
 export async function tryFastPath(argv: readonly string[]): Promise<boolean> {
   if (refuseCredentials(argv)) return true
   if (argv[0] !== 'fetch' || !fastPathEnabled()) return false
-  let values: FetchValues
-  let positionals: string[]
-  try {
-    ;({positionals, values} = parseArgs({allowPositionals: true, args: argv.slice(1), options: FAST_FETCH_OPTIONS, strict: true}))
-  } catch {
-    return false
-  }
-  if (positionals.length > 1) return false
+  const parsed = parseFastArgs(argv.slice(1), FAST_FETCH_OPTIONS)
+  if (!parsed || parsed.positionals.length > 1) return false
+  const values = parsed.values as FetchValues
+  const {positionals} = parsed
   const json = values.json ?? false
   try {
     const result = await runFetch({...values, artifact: positionals[0]}, new Reporter({json, quiet: values.quiet ?? false}))

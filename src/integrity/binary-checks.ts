@@ -54,14 +54,21 @@ export async function checkBinary(file: string, head: Buffer, size: number, fact
     await withFileReader(file, (readAt) => checkStatic(header, readAt, where))
     passed.push('static')
   }
-  const marker = versionMarker(artifact, version)
-  if (marker) {
-    if (!(await streamContains(chunksOf(file), marker))) {
-      const announced = await announcedBusyboxVersion(file)
-      const actually = announced ? `it is BusyBox ${announced}` : 'it carries no BusyBox version banner'
-      throw new IntegrityError(`${where} does not contain '${marker.trim()}': ${actually}; check --version and the source`)
-    }
-    passed.push('version-string')
-  }
+  if (await checkVersionMarker(file, artifact, version, where)) passed.push('version-string')
   return passed
+}
+
+/**
+ * Checks that a binary names the version it is published or installed as,
+ * for artifacts that embed one; returns whether there was a marker to check.
+ */
+export async function checkVersionMarker(file: string, artifact: Artifact, version: string, where: string): Promise<boolean> {
+  const marker = versionMarker(artifact, version)
+  if (!marker) return false
+  if (!(await streamContains(chunksOf(file), marker))) {
+    const announced = await announcedBusyboxVersion(file)
+    const actually = announced ? `it is BusyBox ${announced}` : 'it carries no BusyBox version banner'
+    throw new IntegrityError(`${where} does not contain '${marker.trim()}': ${actually}; check --version and the source`)
+  }
+  return true
 }

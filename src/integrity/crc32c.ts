@@ -5,12 +5,17 @@
  * little-endian words, several times faster, so that checking a download
  * against it costs little.
  */
-import {endianness} from 'node:os'
-
 const POLYNOMIAL = 0x82f63b78
 
-/** Eight 256-entry tables, flat: entry k*256+b is the CRC of byte b followed by k zero bytes. */
-const TABLE = (() => {
+/**
+ * Eight 256-entry tables, flat: entry k*256+b is the CRC of byte b followed by
+ * k zero bytes. Built on first use: the up-to-date check that runs on every
+ * `make` loads this module but never needs it.
+ */
+let builtTable: Int32Array | undefined
+const crcTable = (): Int32Array => (builtTable ??= buildTable())
+
+function buildTable(): Int32Array {
   const table = new Int32Array(256 * 8)
   for (let n = 0; n < 256; n++) {
     let c = n
@@ -25,14 +30,15 @@ const TABLE = (() => {
     }
   }
   return table
-})()
+}
 
-/** Word reads are little-endian only; elsewhere every byte goes the slow way. */
-const LITTLE_ENDIAN = endianness() === 'LE'
+/** Word reads are little-endian only; elsewhere every byte goes the slow way. (Not node:os: loading it costs more than this.) */
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1
 
 function updateBytes(crc: number, data: Uint8Array, from: number, to: number): number {
+  const t = crcTable()
   let c = crc
-  for (let i = from; i < to; i++) c = TABLE[(c ^ data[i]!) & 0xff]! ^ (c >>> 8)
+  for (let i = from; i < to; i++) c = t[(c ^ data[i]!) & 0xff]! ^ (c >>> 8)
   return c
 }
 
@@ -44,7 +50,7 @@ function update(crc: number, data: Uint8Array): number {
   const words = Math.floor((data.length - lead) / 8) * 2
   if (words === 0) return updateBytes(c, data, lead, data.length)
   const view = new Int32Array(data.buffer, data.byteOffset + lead, words)
-  const t = TABLE
+  const t = crcTable()
   for (let j = 0; j < words; j += 2) {
     const a = c ^ view[j]!
     const b = view[j + 1]!

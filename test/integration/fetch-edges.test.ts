@@ -81,6 +81,21 @@ describe('fetch: "up to date" only for the requested version and arch', () => {
     assert.deepEqual(await readFile(path.join(dir, 'd', 'busybox')), amd64)
   })
 
+  it('refuses a busybox whose banner names another version (exit 3), which no later run could call up to date', async () => {
+    assert.equal((await fetch(['--version', V, '--arch', 'amd64', '--out', 'd/busybox'])).code, 0)
+    // The V build, published (with a matching sidecar) as 9.9.8.
+    publish(objectPath('busybox', '9.9.8', 'amd64', 'busybox'), amd64)
+    const wrong = await fetch(['--version', '9.9.8', '--arch', 'amd64', '--out', 'd/busybox'])
+    assert.equal(wrong.code, 3, wrong.stderr)
+    assert.deepEqual(wrong.stderr.trim().split('\n'), [
+      `e2b-artifacts: error: ${from}/busybox/9.9.8/amd64/busybox does not contain 'BusyBox v9.9.8': it is BusyBox ${V}; check --version and the source`,
+    ])
+    // The good file and its sidecar stay as they were, and no temp file is left.
+    assert.deepEqual(await readFile(path.join(dir, 'd', 'busybox')), amd64)
+    assert.equal(await readFile(path.join(dir, 'd', 'busybox.sha256'), 'utf8'), `${sha(amd64)}  busybox\n`)
+    assert.deepEqual(await listFiles(dir), ['d/busybox', 'd/busybox.sha256'])
+  })
+
   it('tells kernels apart by the origin record written at install, which content alone cannot do', async () => {
     const kernelA = Buffer.from('kernel image A\n'.repeat(1000))
     const kernelB = Buffer.from('kernel image B\n'.repeat(1000))
