@@ -21,6 +21,9 @@
 # stderr) and keeps the raw JSON under bench/results/copy-*/. See bench/README.md.
 #
 # usage: bash bench/copy.sh            (RUNS=3 runs per command and case)
+#        APP_DIR=/path/to/build bash bench/copy.sh
+#                                      (benchmark another build, such as an older commit's: a
+#                                       directory with bin/, dist/, package.json and node_modules/)
 #        DESTINATIONS="az" BINARIES=6 RUNS=1 RSS_RUNS=1 bash bench/copy.sh
 #                                      (only some destinations, of gcs s3 az; BINARIES=N seeds
 #                                       and copies only the first N binaries, into a bucket of its
@@ -84,8 +87,13 @@ work=$(mktemp -d "$cache/run.XXXXXX")
 # The runs use a snapshot of the built CLI, so a rebuild meanwhile neither fails them nor mixes two builds.
 # (It lives under the repository, so its imports still resolve to the repository's node_modules.)
 app="$work/app"
-mkdir -p "$app"
-cp -r bin dist oclif.manifest.json package.json "$app/"
+if [ -n "${APP_DIR:-}" ]; then
+  [ -f "$APP_DIR/bin/run.js" ] && [ -d "$APP_DIR/dist" ] || die "APP_DIR=$APP_DIR is not a build (no bin/run.js or dist/)"
+  app=$APP_DIR
+else
+  mkdir -p "$app"
+  cp -r bin dist oclif.manifest.json package.json "$app/"
+fi
 s3_root="$work/s3"
 mkdir -p "$s3_root"
 pids=()
@@ -195,6 +203,7 @@ mkdir -p "$results"
   echo "cpus: $(nproc)"
   echo "load: $(cut -d' ' -f1-3 /proc/loadavg)"
   echo "commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+  echo "build: ${APP_DIR:-this checkout}"
   echo "runs: $RUNS, concurrency: $CONCURRENCY, destinations: $DESTINATIONS, binaries: ${BINARIES:-all}"
 } >"$results/env.txt"
 

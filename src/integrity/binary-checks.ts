@@ -65,10 +65,13 @@ export async function checkBinary(file: string, head: Buffer, size: number, fact
 export async function checkVersionMarker(file: string, artifact: Artifact, version: string, where: string): Promise<boolean> {
   const marker = versionMarker(artifact, version)
   if (!marker) return false
-  if (!(await streamContains(chunksOf(file), marker))) {
-    const announced = await announcedBusyboxVersion(file)
-    const actually = announced ? `it is BusyBox ${announced}` : 'it carries no BusyBox version banner'
-    throw new IntegrityError(`${where} does not contain '${marker.trim()}': ${actually}; check --version and the source`)
-  }
+  if (!(await streamContains(chunksOf(file), marker))) throw await wrongVersion(file, marker, where)
   return true
+}
+
+/** The error for a binary at `file` that lacks `marker`, naming the version it announces instead. */
+export async function wrongVersion(file: string, marker: string, where: string): Promise<IntegrityError> {
+  const announced = await announcedBusyboxVersion(file)
+  const actually = announced ? `it is BusyBox ${announced}` : 'it carries no BusyBox version banner'
+  return new IntegrityError(`${where} does not contain '${marker.trim()}': ${actually}; check --version and the source`)
 }

@@ -36,6 +36,8 @@ export interface HashingOptions {
    * than publishing unverified bytes.
    */
   readonly expect?: ExpectedContent
+  /** Sees every chunk as it passes (a BinaryScanner), so the content is never read twice. */
+  readonly onChunk?: (chunk: Buffer) => void
 }
 
 /**
@@ -73,6 +75,7 @@ export class HashingStream extends Transform {
     this.md5?.update(chunk)
     this.crc?.update(chunk)
     this.keepHead(chunk)
+    this.options.onChunk?.(chunk)
     callback(null, chunk)
   }
 

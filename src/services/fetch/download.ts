@@ -4,7 +4,7 @@ import {IntegrityError, NotFoundError} from '../../core/errors.js'
 import {binaryKey, legacyFlatKey} from '../../core/keys.js'
 import {artifactRoot} from '../../core/location.js'
 import {discard, prepareDirectory} from '../../core/temp-files.js'
-import {checkVersionMarker} from '../../integrity/binary-checks.js'
+import {versionMarker, wrongVersion} from '../../integrity/binary-checks.js'
 import {checkElfArch} from '../../integrity/elf.js'
 import type {Sidecar} from '../../integrity/sidecar.js'
 import {openStore} from '../../stores/open-store.js'
@@ -91,7 +91,7 @@ async function stageAt(store: Store, key: string, request: FetchRequest, events:
   let sidecarFound = false
   const serviceCheck = request.artifact.sidecarRequired || request.pin || request.lockPin ? undefined : (): boolean => !sidecarFound
   const [staged, sidecar] = await Promise.allSettled([
-    stageObject(store, key, request.out, {checkService: serviceCheck, onRetry: events.onRetry}),
+    stageObject(store, key, request.out, {checkService: serviceCheck, onRetry: events.onRetry, scanFor: versionMarker(request.artifact, request.version)}),
     fetchSidecar(store, key, request, events).then((found) => {
       sidecarFound = found !== undefined
       return found
@@ -130,7 +130,8 @@ export async function download(request: FetchRequest, events: FetchEvents = {}):
       if (sidecarResult.status === 'rejected') throw sidecarResult.reason
       const verifiedBy = verifyStaged(staged, sidecarResult.value, request, where)
       // A build without the requested version's banner would never be up to date: every run would fetch it again.
-      await checkVersionMarker(staged.path, request.artifact, request.version, where)
+      const marker = versionMarker(request.artifact, request.version)
+      if (marker && staged.hasMarker !== true) throw await wrongVersion(staged.path, marker, where)
       if (verifiedBy.length === 0) events.onWarning?.(`${where} has no sidecar, no --sha256 pin and no checksum from the service: installed unverified, as --allow-unverified asked`)
       await installVerified(staged, request.out, request)
       return {

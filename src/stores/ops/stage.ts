@@ -3,6 +3,7 @@ import {pipeline} from 'node:stream/promises'
 
 import {TransientError, fileSystemError} from '../../core/errors.js'
 import {discard, tempPathFor} from '../../core/temp-files.js'
+import {BinaryScanner} from '../../integrity/binary-scanner.js'
 import {HashingStream} from '../../integrity/hash.js'
 import {classifyNetworkError} from '../../net/http-client.js'
 import {withRetry} from '../../net/retry.js'
@@ -22,6 +23,8 @@ export interface StagedFile {
    * ("crc32c from x-goog-hash"); undefined when the service reported none.
    */
   readonly serviceVerified?: string
+  /** With `scanFor`: whether that marker occurs in the content. */
+  readonly hasMarker?: boolean
 }
 
 export interface StageOptions extends ReadOptions {
@@ -33,6 +36,8 @@ export interface StageOptions extends ReadOptions {
    * caller learns it has a sidecar after all. A mismatch is an IntegrityError.
    */
   readonly checkService?: () => boolean
+  /** A marker to look for in the bytes as they pass (a version banner), reported as `hasMarker`. */
+  readonly scanFor?: string
 }
 
 /** One download attempt into a fresh temp file, hashed on the way. */
@@ -42,7 +47,8 @@ async function stageOnce(store: Store, key: string, finalPath: string, options: 
   try {
     const {body, checksums, size: announced, verifiedInTransit} = await store.read(key, options)
     const digest = options.checkService?.() ? chooseServiceDigest(checksums) : undefined
-    const hashing = new HashingStream({extrasWanted: options.checkService, headBytes: 64, ...hashingFor(digest)})
+    const scanner = options.scanFor === undefined ? undefined : new BinaryScanner(options.scanFor)
+    const hashing = new HashingStream({extrasWanted: options.checkService, headBytes: 64, onChunk: scanner && ((chunk) => scanner.update(chunk)), ...hashingFor(digest)})
     const guarded = guardSpeed(body, (error) => classifyNetworkError(error, `downloading ${where}`))
     // flush: fsync before close, so a renamed file is durable, not just named.
     await pipeline(guarded, hashing, createWriteStream(temp, {flags: 'wx', flush: true, highWaterMark: 1 << 20, mode: 0o600}))
@@ -51,7 +57,14 @@ async function stageOnce(store: Store, key: string, finalPath: string, options: 
     }
     // The store's own check (the md5 of gzip bytes before decoding) stands in where no checksum describes what arrived.
     const serviceVerified = digest && checksums ? checkServiceDigest(hashing, checksums, digest, where) : options.checkService?.() ? verifiedInTransit : undefined
-    return {head: hashing.head(), path: temp, sha256: hashing.digest(), size: hashing.bytes, ...(serviceVerified ? {serviceVerified} : {})}
+    return {
+      head: hashing.head(),
+      path: temp,
+      sha256: hashing.digest(),
+      size: hashing.bytes,
+      ...(serviceVerified ? {serviceVerified} : {}),
+      ...(scanner ? {hasMarker: scanner.result().hasMarker} : {}),
+    }
   } catch (error) {
     await discard(temp)
     // A failure of the temp file is named by the path it stands in for.
