@@ -1,6 +1,7 @@
-import {type Stats, statSync} from 'node:fs'
+import {statSync} from 'node:fs'
 
 import {UsageError} from '../../core/errors.js'
+import {describeKind} from '../../core/file-kind.js'
 import {sha256FileSync} from '../../integrity/hash.js'
 import {type Wanted, identityScanner, isWanted, readOrigin} from '../../integrity/local-identity.js'
 import {readSidecarFile} from '../../integrity/sidecar.js'
@@ -38,14 +39,6 @@ export function localDigestMatches(filePath: string, wanted: Wanted, pin?: strin
   } catch {
     return undefined
   }
-}
-
-function describeKind(info: Stats): string {
-  if (info.isDirectory()) return 'a directory'
-  if (info.isFIFO()) return 'a FIFO'
-  if (info.isCharacterDevice() || info.isBlockDevice()) return 'a device'
-  if (info.isSocket()) return 'a socket'
-  return 'not a regular file'
 }
 
 /**

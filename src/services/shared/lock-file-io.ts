@@ -3,6 +3,7 @@ import path from 'node:path'
 
 import {lockFileSetting} from '../../core/config.js'
 import {UsageError, fileSystemError} from '../../core/errors.js'
+import {describeKind} from '../../core/file-kind.js'
 import {LOCK_FILE_NAME, LOCK_MAX_BYTES, type LockFile, parseLockFile} from '../../integrity/lock-file.js'
 
 /**
@@ -60,14 +61,6 @@ export function chooseLockPath(flags: LockFlags, options: {readonly discover: bo
   if (!options.discover) return undefined
   const found = findUpwards(cwd)
   return found ? {display: path.relative(cwd, found) || LOCK_FILE_NAME, path: found} : undefined
-}
-
-function describeKind(info: Stats): string {
-  if (info.isDirectory()) return 'a directory'
-  if (info.isFIFO()) return 'a FIFO'
-  if (info.isCharacterDevice() || info.isBlockDevice()) return 'a device'
-  if (info.isSocket()) return 'a socket'
-  return 'not a regular file'
 }
 
 function named(lockPath: LockPath): string {
