@@ -4,7 +4,7 @@ import {fileURLToPath} from 'node:url'
 import type {Artifact} from './catalog.js'
 import {GCS_PUBLIC_HOST} from './config.js'
 import {UsageError} from './errors.js'
-import {isLoopbackHost, redactUrl} from './url-policy.js'
+import {isAllowedTransport, redactUrl} from './url-policy.js'
 
 export type Layout = 'public' | 'env'
 
@@ -96,7 +96,7 @@ function parseHttp(input: string): HttpLocation {
     throw new UsageError(`invalid location '${redactUrl(input)}': not a valid URL`)
   }
   const scheme = url.protocol === 'https:' ? 'https' : 'http'
-  if (scheme === 'http' && !isLoopbackHost(url.hostname)) {
+  if (!isAllowedTransport(url)) {
     throw new UsageError(`refusing plain http to non-loopback host '${url.hostname}': use https://`)
   }
   if (url.search || url.hash) throw new UsageError(`invalid location '${redactUrl(input)}': query strings and fragments are not allowed`)

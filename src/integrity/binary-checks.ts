@@ -2,7 +2,7 @@ import {createReadStream} from 'node:fs'
 
 import type {Arch, Artifact} from '../core/catalog.js'
 import {IntegrityError} from '../core/errors.js'
-import {checkElfArch, checkStatic, streamContains, withFileReader} from './elf.js'
+import {checkElfArch, checkStatic, withFileReader} from './elf.js'
 
 /** The checks a binary passed, in the order they ran (reported in results). */
 export type BinaryCheck = 'elf-machine' | 'static' | 'version-string'
@@ -39,34 +39,37 @@ export interface BinaryFacts {
   readonly arch: Arch
 }
 
-/**
- * Checks a staged binary before it may be published: its ELF machine matches
- * the arch, it is statically linked, and it names the version it is published
- * as. `head` holds the file's first 64 bytes (kept while staging).
- */
-export async function checkBinary(file: string, head: Buffer, size: number, facts: BinaryFacts, where: string): Promise<BinaryCheck[]> {
-  const {arch, artifact, version} = facts
-  if (size === 0) throw new IntegrityError(`${where} is empty`)
-  const passed: BinaryCheck[] = []
-  if (artifact.elf) {
-    const header = checkElfArch(head, arch, where)
-    passed.push('elf-machine')
-    await withFileReader(file, (readAt) => checkStatic(header, readAt, where))
-    passed.push('static')
-  }
-  if (await checkVersionMarker(file, artifact, version, where)) passed.push('version-string')
-  return passed
+/** A staged file and what the staging pass learnt of it. */
+export interface StagedContent {
+  readonly path: string
+  /** The first 64 bytes, for the ELF header. */
+  readonly head: Buffer
+  readonly size: number
+  /** Whether the version marker occurs in it (see versionMarker), as found while it was staged. */
+  readonly hasMarker?: boolean
 }
 
 /**
- * Checks that a binary names the version it is published or installed as,
- * for artifacts that embed one; returns whether there was a marker to check.
+ * Checks a staged binary before it may be published: its ELF machine matches
+ * the arch, it is statically linked, and it names the version it is published
+ * as (`hasMarker`, looked for while it was staged).
  */
-export async function checkVersionMarker(file: string, artifact: Artifact, version: string, where: string): Promise<boolean> {
+export async function checkBinary(file: StagedContent, facts: BinaryFacts, where: string): Promise<BinaryCheck[]> {
+  const {arch, artifact, version} = facts
+  if (file.size === 0) throw new IntegrityError(`${where} is empty`)
+  const passed: BinaryCheck[] = []
+  if (artifact.elf) {
+    const header = checkElfArch(file.head, arch, where)
+    passed.push('elf-machine')
+    await withFileReader(file.path, (readAt) => checkStatic(header, readAt, where))
+    passed.push('static')
+  }
   const marker = versionMarker(artifact, version)
-  if (!marker) return false
-  if (!(await streamContains(chunksOf(file), marker))) throw await wrongVersion(file, marker, where)
-  return true
+  if (marker) {
+    if (file.hasMarker !== true) throw await wrongVersion(file.path, marker, where)
+    passed.push('version-string')
+  }
+  return passed
 }
 
 /** The error for a binary at `file` that lacks `marker`, naming the version it announces instead. */

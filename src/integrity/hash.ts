@@ -138,25 +138,15 @@ export function md5Base64(data: Buffer): string {
   return createHash('md5').update(data).digest('base64')
 }
 
-async function hashFile(filePath: string, algorithm: 'md5' | 'sha256'): Promise<{hash: Hash; size: number}> {
-  const hash = createHash(algorithm)
+/** Hashes a local file in one streaming pass. */
+export async function sha256File(filePath: string): Promise<{sha256: string; size: number}> {
+  const hash = createHash('sha256')
   let size = 0
   for await (const chunk of createReadStream(filePath, {highWaterMark: 1 << 20}) as AsyncIterable<Buffer>) {
     hash.update(chunk)
     size += chunk.length
   }
-  return {hash, size}
-}
-
-/** Hashes a local file in one streaming pass. */
-export async function sha256File(filePath: string): Promise<{sha256: string; size: number}> {
-  const {hash, size} = await hashFile(filePath, 'sha256')
   return {sha256: hash.digest('hex'), size}
-}
-
-/** Base64 MD5 of a local file, in the form services report it, to check their own checksum on read-back. */
-export async function md5File(filePath: string): Promise<string> {
-  return (await hashFile(filePath, 'md5')).hash.digest('base64')
 }
 
 /**

@@ -25,14 +25,14 @@ export interface LocalCheck {
  * reads 1 MiB at a time, so a 512 MB file needs no more memory than a small
  * one, and the identity scanner sees the same chunks: the file is read once.
  */
-export function localDigestMatches(filePath: string, wanted: Wanted, pin?: string): LocalCheck | undefined {
+export function localDigestMatches(filePath: string, wanted: Wanted, pin?: string, knownRegularFile = false): LocalCheck | undefined {
   try {
     const recorded = readSidecarFile(filePath)
     if (!recorded || (pin !== undefined && recorded.sha256 !== pin)) return undefined
     const origin = readOrigin(filePath, wanted)
     if (!origin) return undefined
-    // Only a regular file can match; opening a FIFO would block.
-    if (!statSync(filePath, {throwIfNoEntry: false})?.isFile()) return undefined
+    // Only a regular file can match; opening a FIFO would block. (checkUpToDate has stat'ed it already.)
+    if (!knownRegularFile && !statSync(filePath, {throwIfNoEntry: false})?.isFile()) return undefined
     const scanner = identityScanner(wanted)
     const actual = sha256FileSync(filePath, (chunk) => scanner.update(chunk))
     return actual.sha256 === recorded.sha256 && isWanted(scanner.result(), origin, actual.sha256, wanted) ? actual : undefined
@@ -58,7 +58,7 @@ function checkOutKind(request: FetchRequest): boolean {
 export function checkUpToDate(request: FetchRequest): FetchResult | undefined {
   if (!checkOutKind(request) || request.force) return undefined
   // A --sha256 that disagrees with the lock was refused already: either one is the pin.
-  const local = localDigestMatches(request.out, request, request.lockPin?.sha256 ?? request.pin)
+  const local = localDigestMatches(request.out, request, request.lockPin?.sha256 ?? request.pin, true)
   if (!local) return undefined
   const verifiedBy: FetchResult['verifiedBy'] = ['sidecar']
   if (request.pin) verifiedBy.push('pin')

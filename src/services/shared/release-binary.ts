@@ -4,7 +4,7 @@ import path from 'node:path'
 import type {Arch} from '../../core/catalog.js'
 import {IntegrityError} from '../../core/errors.js'
 import {discard} from '../../core/temp-files.js'
-import {type BinaryCheck, type BinaryFacts, checkBinary} from '../../integrity/binary-checks.js'
+import {type BinaryCheck, type BinaryFacts, checkBinary, versionMarker} from '../../integrity/binary-checks.js'
 import {type RunOutcome, runCheck} from '../../integrity/run-check.js'
 import {type StagedFile, stageObject} from '../../stores/ops/stage.js'
 import {type DigestSource, type SourceBinary, vouches} from './release-source.js'
@@ -37,6 +37,8 @@ export interface ReleaseCheckOptions {
   readonly consequence: string
   /** Also check the bytes in transit against the service's own checksum of the object, when it reports one. */
   readonly checkService?: boolean
+  /** Also compute the MD5 while staging (upload records it where a store checks one). */
+  readonly md5?: boolean
   /** Called, after the digests were checked, when nothing independent vouched for them. */
   readonly onUnvouched?: (file: StagedFile) => void
   readonly onRetry?: (message: string) => void
@@ -69,7 +71,10 @@ export async function verifyReleaseBinary(binary: SourceBinary, options: Release
   // The temp file lives in the OS temp dir (TMPDIR): nothing is staged next to the source or the destination.
   const file = await stageObject(binary.store, binary.key, path.join(tmpdir(), options.label), {
     checkService: options.checkService ? () => true : undefined,
+    md5: options.md5,
     onRetry: options.onRetry,
+    // The version banner is looked for while the bytes stream in, not in a second read.
+    scanFor: options.facts && versionMarker(options.facts.artifact, options.facts.version),
   })
   try {
     const verifiedBy = checkDigests(file, binary, options.consequence)
@@ -77,7 +82,7 @@ export async function verifyReleaseBinary(binary: SourceBinary, options: Release
     let checks: BinaryCheck[] = []
     let run: RunOutcome = {ran: false, reason: 'not checked as a binary'}
     if (options.facts) {
-      checks = await checkBinary(file.path, file.head, file.size, options.facts, binary.where)
+      checks = await checkBinary(file, options.facts, binary.where)
       run = await runCheck(file.path, options.facts, binary.where)
       if (!run.ran && run.warning) options.onWarning?.(run.warning)
     }

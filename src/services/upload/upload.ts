@@ -4,7 +4,6 @@ import {binaryKey, joinKey} from '../../core/keys.js'
 import {artifactRoot} from '../../core/location.js'
 import {discard} from '../../core/temp-files.js'
 import type {BinaryFacts} from '../../integrity/binary-checks.js'
-import {md5File} from '../../integrity/hash.js'
 import {openStore} from '../../stores/open-store.js'
 import type {Store} from '../../stores/store.js'
 import {runService} from '../runner.js'
@@ -61,6 +60,7 @@ async function stageAndVerify(source: ReleaseSource, request: UploadRequest, arc
     consequence: 'not published',
     facts: facts(request, arch),
     label: `e2b-artifacts-upload-${request.artifact.name}-${request.version}-${arch}`,
+    md5: true,
     onRetry: events.onRetry,
     onUnvouched: (file) =>
       events.onWarning?.(
@@ -68,12 +68,9 @@ async function stageAndVerify(source: ReleaseSource, request: UploadRequest, arc
       ),
     onWarning: events.onWarning,
   })
-  try {
-    return {...verified, md5: await md5File(verified.file.path)}
-  } catch (error) {
-    await discard(verified.file.path)
-    throw error
-  }
+  const {md5} = verified.file
+  if (md5 === undefined) throw new Error('staging computed no MD5 although upload asked for one')
+  return {...verified, md5}
 }
 
 /** Every arch is staged and verified before anything is published, so a bad arm64 never leaves a half release. */
