@@ -12,10 +12,15 @@
 //   cachedData above all) has no module loader to call.
 //
 // dist/undici-lite.bundle.cjs: undici's Agent and request() in one file
-//   (scripts/undici-lite/), with the little they need from node:assert,
-//   node:http and node:http2 provided without loading those modules.
-//   src/net/undici-lite.ts loads it on the first request.
+//   (scripts/undici-lite/), with the little they need from node:assert and
+//   node:http provided without loading those modules, and without the parts
+//   of undici that a GET or HEAD over HTTP/1.1 never runs (HTTP/2, FormData
+//   bodies). src/net/undici-lite.ts loads it on the first request.
+// dist/llhttp_simd.wasm, dist/llhttp.wasm: undici's HTTP parser, which its
+//   modules carry as base64 text (72 KB each); the bundle reads the binary
+//   instead, so a cold fetch neither hashes nor deserialises that text.
 import {readFile, writeFile} from 'node:fs/promises'
+import {createRequire} from 'node:module'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
 
@@ -50,26 +55,48 @@ await writeFile(fastPath, rewritten)
 
 // --- dist/undici-lite.bundle.cjs -------------------------------------------------
 
+const require = createRequire(import.meta.url)
+const lite = path.join(root, 'scripts', 'undici-lite')
+// What undici requires, by the specifier it uses, and what the bundle gets instead.
 const stubs = {
-  'node:assert': path.join(root, 'scripts', 'undici-lite', 'node-assert.cjs'),
-  'node:http': path.join(root, 'scripts', 'undici-lite', 'node-http.cjs'),
-  'node:http2': path.join(root, 'scripts', 'undici-lite', 'node-http2.cjs'),
+  '../llhttp/llhttp-wasm.js': {wasm: 'llhttp.wasm'},
+  '../llhttp/llhttp_simd-wasm.js': {wasm: 'llhttp_simd.wasm'},
+  '../web/fetch/body.js': {file: path.join(lite, 'fetch-body.cjs')},
+  './client-h2.js': {file: path.join(lite, 'client-h2.cjs')},
+  'node:assert': {file: path.join(lite, 'node-assert.cjs')},
+  'node:http': {file: path.join(lite, 'node-http.cjs')},
+}
+for (const [specifier, stub] of Object.entries(stubs)) {
+  if (stub.wasm) await writeFile(path.join(dist, stub.wasm), require(`undici/lib/llhttp/${path.basename(specifier)}`))
 }
 const stubbed = new Set()
+const undiciDir = `${path.sep}node_modules${path.sep}undici${path.sep}`
 await build({
   ...common,
-  entryPoints: [path.join(root, 'scripts', 'undici-lite', 'entry.cjs')],
+  entryPoints: [path.join(lite, 'entry.cjs')],
   outfile: path.join(dist, 'undici-lite.bundle.cjs'),
   plugins: [
     {
       name: 'undici-lite-stubs',
       setup(builder) {
-        builder.onResolve({filter: /^node:(assert|http|http2)$/}, (args) => {
+        builder.onResolve({filter: /^(node:(assert|http)|\.\.\/llhttp\/llhttp(_simd)?-wasm\.js|\.\.\/web\/fetch\/body\.js|\.\/client-h2\.js)$/}, (args) => {
           // undici's own requires get the stubs; the stubs' requires get the real module.
-          if (!args.importer.includes(`${path.sep}node_modules${path.sep}undici${path.sep}`)) return {external: true, path: args.path}
+          if (!args.importer.includes(undiciDir)) return args.path.startsWith('node:') ? {external: true, path: args.path} : undefined
           stubbed.add(args.path)
-          return {path: stubs[args.path]}
+          const stub = stubs[args.path]
+          return stub.wasm ? {namespace: 'undici-lite-wasm', path: stub.wasm} : {path: stub.file}
         })
+        // The version only, not the whole package.json (scripts and all).
+        builder.onResolve({filter: /^undici\/package\.json$/}, () => ({namespace: 'undici-lite-version', path: 'version'}))
+        builder.onLoad({filter: /.*/, namespace: 'undici-lite-version'}, () => ({
+          contents: `module.exports = {version: ${JSON.stringify(require('undici/package.json').version)}}`,
+          loader: 'js',
+        }))
+        // The binary next to the bundle: __dirname is dist/ both through bin/run.js and through require().
+        builder.onLoad({filter: /.*/, namespace: 'undici-lite-wasm'}, (args) => ({
+          contents: `module.exports = require('node:fs').readFileSync(require('node:path').join(__dirname, ${JSON.stringify(args.path)}))`,
+          loader: 'js',
+        }))
       },
     },
   ],

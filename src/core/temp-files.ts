@@ -1,10 +1,10 @@
 import {createHash, randomBytes} from 'node:crypto'
 import {lstatSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, unlinkSync} from 'node:fs'
-import {mkdir, rm} from 'node:fs/promises'
 import {hostname} from 'node:os'
 import path from 'node:path'
 
 import {fileSystemError} from './errors.js'
+import {mkdirAsync, removeFile} from './fs-async.js'
 
 /** Temp files that exist right now and must not outlive the process. */
 const live = new Set<string>()
@@ -164,7 +164,7 @@ export function released(file: string): void {
 /** Deletes a temp file on a failure path. */
 export async function discard(file: string): Promise<void> {
   live.delete(file)
-  await rm(file, {force: true})
+  await removeFile(file)
 }
 
 /** The nearest existing ancestor of `dir` and the first missing directory below it. */
@@ -190,14 +190,14 @@ function firstMissing(dir: string): string | undefined {
  */
 export async function prepareDirectory(dir: string): Promise<void> {
   try {
-    await mkdir(dir, {recursive: true})
+    await mkdirAsync(dir, {recursive: true})
     return
   } catch (error) {
     let cause: unknown = error
     const missing = (error as NodeJS.ErrnoException).code === 'ENOENT' ? firstMissing(dir) : undefined
     if (missing) {
       try {
-        await mkdir(missing)
+        await mkdirAsync(missing)
       } catch (inner) {
         cause = inner
       }

@@ -1,7 +1,6 @@
-import {open} from 'node:fs/promises'
-
 import type {Arch} from '../core/catalog.js'
 import {IntegrityError} from '../core/errors.js'
+import {closeAsync, openAsync, readAsync} from '../core/fs-async.js'
 
 export const ELF_MACHINE: Readonly<Record<Arch, number>> = {amd64: 62, arm64: 183}
 
@@ -115,15 +114,15 @@ export function bufferReader(buffer: Buffer): ReadAt {
 
 /** Runs `use` with random access to a local file, closing it afterwards. */
 export async function withFileReader<T>(filePath: string, use: (readAt: ReadAt) => Promise<T>): Promise<T> {
-  const handle = await open(filePath, 'r')
+  const fd = await openAsync(filePath, 'r')
   try {
     return await use(async (offset, length) => {
       const buffer = Buffer.alloc(length)
-      const {bytesRead} = await handle.read(buffer, 0, length, offset)
+      const {bytesRead} = await readAsync(fd, buffer, 0, length, offset)
       return buffer.subarray(0, bytesRead)
     })
   } finally {
-    await handle.close()
+    await closeAsync(fd)
   }
 }
 

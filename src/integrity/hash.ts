@@ -106,6 +106,15 @@ export class HashingStream extends Transform {
     this.headLength += slice.length
   }
 
+  /**
+   * Whether this stream already fails, before its end, on content other than
+   * `sha256` of `size` bytes: a store given it as a body need not hash it again.
+   */
+  verifies(sha256: string, size: number): boolean {
+    const {expect} = this.options
+    return expect !== undefined && expect.sha256 === sha256 && expect.size === size
+  }
+
   /** Lowercase hex sha256; call once the stream has finished. */
   digest(): string {
     this.sha256Hex ??= this.sha256.digest('hex')

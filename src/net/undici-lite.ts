@@ -30,8 +30,9 @@ let loaded: Promise<UndiciLite> | undefined
 /**
  * undici's Agent and request() without undici's index module, which also
  * builds fetch, WebSocket, EventSource, caches and mocks, and without the
- * node:http2, node:http and node:assert modules that they would load (see
- * scripts/undici-lite/): one file, compiled with a code cache when run through
+ * node:http2, node:http and node:assert modules that they would load, nor
+ * the HTTP/2 client and fetch-API code that a GET over HTTP/1.1 never runs
+ * (see scripts/undici-lite/): one file, compiled with a code cache when run through
  * bin/run.js. test/unit/undici-lite.test.ts fails if an undici upgrade breaks
  * it. Without a build, the two modules are loaded from the package. Loaded once.
  */

@@ -26,12 +26,22 @@ type GetTokenOptions = import('@azure/identity').GetTokenOptions
 type TokenCredential = import('@azure/identity').TokenCredential
 
 /**
- * Bodies up to this size are held (in pooled blocks), checked against their
- * sha256, and sent in one Put Blob that declares their MD5, which the service
- * checks and then reports as the blob's own Content-MD5. Larger ones go up in
- * blocks. Either way a streamed copy holds at most 8 MiB.
+ * Without a source MD5 (see STREAMED_PUT_LIMIT), bodies up to this size are
+ * held (in pooled blocks), checked against their sha256, and sent in one Put
+ * Blob that declares the MD5 hashed here, which the service checks and then
+ * reports as the blob's own Content-MD5. Larger ones go up in blocks. Either
+ * way such a copy holds at most 8 MiB.
  */
 export const SINGLE_PUT_LIMIT = 8 * 1024 * 1024
+/**
+ * A stream whose MD5 the source's service computed (WriteOptions.md5) goes up
+ * as it arrives, in one Put Blob that declares that MD5, up to this size (Put
+ * Blob's limit in every service version, and Azurite's). Nothing is held: the
+ * service refuses bytes that differ from the MD5, and the sha256 check fails
+ * the body before its last byte when they differ from the declared digest, so
+ * the service never sees the declared length and keeps nothing.
+ */
+export const STREAMED_PUT_LIMIT = 256 * 1024 * 1024
 /** Block size for larger bodies; each block is one Put Block whose MD5 the service checks. */
 const BLOCK_SIZE = 4 * 1024 * 1024
 /**
@@ -352,7 +362,8 @@ interface Connection {
  * else DefaultAzureCredential against https://ACCOUNT.blob.core.windows.net.
  *
  * Every write carries `sha256` metadata. Its Content-MD5 is checked by the
- * service: a single Put Blob declares it and the service computes the blob's
+ * service: a single Put Blob declares it (the source service's MD5 for a
+ * streamed copy, else one hashed here) and the service computes the blob's
  * own; a block upload declares each block's MD5, and the blob's Content-MD5 is
  * the MD5 of the whole as hashed here in flight (Azure does not compute one
  * for block lists). The tool never creates containers.
@@ -523,10 +534,12 @@ export class AzureStore implements Store {
   }
 
   /**
-   * Small bodies go up in one Put Blob, larger ones in blocks. A stream goes
-   * through the one hashing stream, which fails it before it ends when the
-   * content is not what was declared: nothing is sent (Put Blob) or committed
-   * (blocks) until the whole body has passed.
+   * A stream with the source service's MD5 goes up as it arrives, in one Put
+   * Blob (putStream). Otherwise small bodies go up in one Put Blob, larger
+   * ones in blocks. A stream goes through the one hashing stream, which fails
+   * it before it ends when the content is not what was declared: the service
+   * never receives a whole body (streamed Put Blob), nothing is sent (held Put
+   * Blob) or nothing is committed (blocks) until the whole body has passed.
    */
   async write(key: string, body: Buffer | Readable, options: WriteOptions): Promise<ObjectInfo> {
     const where = this.where(key)
@@ -536,6 +549,7 @@ export class AzureStore implements Store {
       return this.putBlob(key, body, md5Base64(body), options)
     }
     const stream = Buffer.isBuffer(body) ? Readable.from([body], {objectMode: false}) : body
+    if (options.md5 !== undefined && options.size <= STREAMED_PUT_LIMIT) return this.putStream(key, stream, options.md5, options)
     const check = new HashingStream({
       expect: {claimedBy: 'the declared digest', consequence: 'not written', sha256: options.sha256, size: options.size, where: `content for ${where}`},
       md5: true,
@@ -554,6 +568,37 @@ export class AzureStore implements Store {
     return written
   }
 
+  /**
+   * One Put Blob fed straight from a checking stream: the body itself when it
+   * already checks the declared digest (a streamed copy's), else one made
+   * here. A body the check fails ends the request before the declared length,
+   * so the service stores nothing and an existing blob stays as it was; the
+   * check's verdict is the error.
+   */
+  private async putStream(key: string, body: Readable, md5: string, options: WriteOptions): Promise<ObjectInfo> {
+    const checked = body instanceof HashingStream && body.verifies(options.sha256, options.size)
+    const check = checked ? body : new HashingStream({expect: {claimedBy: 'the declared digest', consequence: 'not written', sha256: options.sha256, size: options.size, where: `content for ${this.where(key)}`}})
+    let checkFailure: unknown
+    // The SDK does not end a request whose body fails: it would wait for the service, which waits for the rest.
+    const stop = new AbortController()
+    const failed = (error: Error | null): void => {
+      if (!error) return
+      checkFailure ??= error
+      stop.abort(error)
+    }
+    check.once('error', failed)
+    const stream = checked ? Promise.resolve() : pipeline(body, check).then(() => undefined, failed)
+    const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal
+    try {
+      return await this.putBlob(key, check, md5, {...options, signal})
+    } catch (error) {
+      body.destroy()
+      check.destroy()
+      await stream
+      throw checkFailure === undefined ? error : this.writeError(checkFailure, this.where(key))
+    }
+  }
+
   private pipe(body: Readable, check: HashingStream, sink: Writable, signal?: AbortSignal): Promise<void> {
     return signal ? pipeline(body, check, sink, {signal}) : pipeline(body, check, sink)
   }
@@ -562,7 +607,7 @@ export class AzureStore implements Store {
    * One Put Blob with Content-MD5: the service refuses bytes that differ from
    * it and answers with the MD5 of what it stored, which must be the same.
    */
-  private async putBlob(key: string, content: Buffer | (() => NodeJS.ReadableStream), md5: string, options: WriteOptions): Promise<ObjectInfo> {
+  private async putBlob(key: string, content: Buffer | NodeJS.ReadableStream | (() => NodeJS.ReadableStream), md5: string, options: WriteOptions): Promise<ObjectInfo> {
     const where = this.where(key)
     const blob = await this.blob(key)
     // The SDK sends transactionalContentMD5 as Content-MD5 on Put Blob too; its type only lists it for Put Block.

@@ -89,6 +89,12 @@ export interface WriteOptions {
    */
   readonly precondition: 'absent' | 'any'
   readonly contentType?: string
+  /**
+   * The content's base64 MD5 as the source's service computed it (never a
+   * client's claim): a store whose service checks a declared MD5 (Azure's Put
+   * Blob) can then send a stream as it arrives instead of holding it first.
+   */
+  readonly md5?: string
   readonly signal?: AbortSignal
   /** Where files have modes (file://): 0755 when true, else 0644. Buckets ignore it. */
   readonly executable?: boolean

@@ -13,6 +13,7 @@ import {promisify} from 'node:util'
 
 import {ConflictError, IntegrityError, NotFoundError} from '../../src/core/errors.js'
 import {parseLocation} from '../../src/core/location.js'
+import {HashingStream} from '../../src/integrity/hash.js'
 import {formatSidecar} from '../../src/integrity/sidecar.js'
 import {GcsStore} from '../../src/stores/gcs-store.js'
 import {openStore} from '../../src/stores/open-store.js'
@@ -310,6 +311,70 @@ describe('AzureStore block path (large objects)', () => {
     await assert.rejects(store.write('bad', streamOf(declared.subarray(1)), absent(declared)), /body ended after/)
     assert.equal(await store.stat('bad'), undefined)
     assert.deepEqual(await keys(store, 'bad'), [])
+  })
+})
+
+describe('AzureStore streamed Put Blob (a stream with the source service\'s MD5)', () => {
+  let store: Store
+  let container: string
+  const md5 = (data: Buffer): string => createHash('md5').update(data).digest('base64')
+  const withMd5 = (options: WriteOptions, data: Buffer): WriteOptions => ({...options, md5: md5(data)})
+
+  before(async () => {
+    const server = await azuriteServer()
+    Object.assign(process.env, server.env)
+    container = uniqueBucket('streamed')
+    await server.createContainer(container)
+    store = await openStore(parseLocation(`az://${server.account}/${container}`))
+  })
+
+  after(async () => {
+    await store.close?.()
+  })
+
+  async function blockCount(key: string): Promise<number> {
+    const {BlobServiceClient} = await import('@azure/storage-blob')
+    const blob = BlobServiceClient.fromConnectionString(process.env.AZURE_STORAGE_CONNECTION_STRING!).getContainerClient(container).getBlockBlobClient(key)
+    return (await blob.getBlockList('committed')).committedBlocks?.length ?? 0
+  }
+
+  it('sends a body larger than a block in one request, with the service computing the MD5 it was given', async () => {
+    const data = randomBytes(9 * 1024 * 1024 + 17)
+    const info = await store.write('one-put', streamOf(data, 7), withMd5(absent(data), data))
+    assert.equal(info.md5, md5(data))
+    assert.equal(info.sha256, sha256(data))
+    assert.equal(await blockCount('one-put'), 0, 'one Put Blob, not a block list')
+    assert.deepEqual(await store.stat('one-put'), {key: 'one-put', md5: md5(data), metadataSha256: sha256(data), size: data.length, version: info.version})
+    assert.deepEqual(await readAll(store, 'one-put'), data)
+    await assert.rejects(store.write('one-put', streamOf(data), withMd5(absent(data), data)), ConflictError)
+  })
+
+  it('never stores, nor replaces an existing blob with, content that fails the sha256 check, a wrong MD5, or a failing or short body', async () => {
+    const good = randomBytes(3 * 1024 * 1024)
+    await store.write('kept', good, absent(good))
+    const declared = randomBytes(3 * 1024 * 1024)
+    const flipped = Buffer.from(declared)
+    flipped[flipped.length - 1]! ^= 1
+    for (const key of ['kept', 'never']) {
+      const options = key === 'kept' ? overwrite(declared) : absent(declared)
+      await assert.rejects(store.write(key, streamOf(flipped), withMd5(options, declared)), /has sha256 .* but the declared digest says/)
+      // The sha256 holds, but the MD5 the source reported does not: the service refuses the bytes.
+      await assert.rejects(store.write(key, streamOf(declared), withMd5(options, flipped)), IntegrityError)
+      await assert.rejects(store.write(key, failingStreamOf(declared), withMd5(options, declared)), /upstream content check failed/)
+      await assert.rejects(store.write(key, streamOf(declared.subarray(1)), withMd5(options, declared)), /body ended after/)
+    }
+    // A body that checks the declared digest itself (a streamed copy's) is trusted to fail, and its verdict is the error.
+    const copying = (data: Buffer): HashingStream => {
+      const check = new HashingStream({expect: {claimedBy: 'its metadata', consequence: 'not copied', sha256: sha256(declared), size: declared.length, where: 'the source'}})
+      return streamOf(data).pipe(check)
+    }
+    await assert.rejects(store.write('kept', copying(flipped), withMd5(overwrite(declared), declared)), /the source has sha256 .* but its metadata says .*: not copied$/)
+    await assert.rejects(store.write('never', copying(flipped), withMd5(absent(declared), declared)), /but its metadata says/)
+    await store.write('checked', copying(declared), withMd5(absent(declared), declared))
+    assert.deepEqual(await readAll(store, 'checked'), declared)
+    assert.deepEqual(await readAll(store, 'kept'), good, 'the existing blob is untouched')
+    assert.equal(await store.stat('never'), undefined)
+    assert.deepEqual(await keys(store, 'never'), [])
   })
 })
 

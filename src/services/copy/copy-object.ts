@@ -220,7 +220,9 @@ export async function copyObject(context: CopyContext, object: SourceObject, dec
     const overwrite = state.verdict === 'different'
     if (context.dryRun) return {...base, action: 'would-copy', bytes, reason: overwrite ? 'overwrite (--force)' : undefined, sha256}
 
-    const options: WriteOptions = {executable: !isSidecarKey(object.key), precondition: overwrite ? 'any' : 'absent', sha256, size: info.size}
+    // The source service's MD5 of the content (not of gzip bytes) lets a destination that checks one stream the body.
+    const md5 = info.encoding ? undefined : info.md5
+    const options: WriteOptions = {executable: !isSidecarKey(object.key), precondition: overwrite ? 'any' : 'absent', sha256, size: info.size, ...(md5 ? {md5} : {})}
     let moved: Moved
     try {
       moved = await withRetry('copy', () => moveBytes(context, object, options), retryOptions(context))

@@ -1,7 +1,7 @@
-import {chmod, open, rename, writeFile} from 'node:fs/promises'
 import path from 'node:path'
 
 import {fileSystemError} from '../../core/errors.js'
+import {chmodAsync, renameAsync, syncDirectoryOf, writeFileAsync} from '../../core/fs-async.js'
 import {discard, released, tempPathFor} from '../../core/temp-files.js'
 import {ORIGIN_SUFFIX, type Wanted, originRecordFor} from '../../integrity/local-identity.js'
 import {formatSidecar} from '../../integrity/sidecar.js'
@@ -11,7 +11,7 @@ import type {StagedFile} from '../../stores/ops/stage.js'
 async function stageText(finalPath: string, content: string, staged: Array<[temp: string, final: string]>): Promise<void> {
   const temp = tempPathFor(finalPath)
   staged.push([temp, finalPath])
-  await writeFile(temp, content, {flag: 'wx', flush: true, mode: 0o644})
+  await writeFileAsync(temp, content, {flag: 'wx', flush: true, mode: 0o644})
 }
 
 /**
@@ -27,19 +27,14 @@ export async function installVerified(staged: StagedFile, finalPath: string, wan
     await stageText(`${finalPath}.sha256`, formatSidecar(staged.sha256, path.basename(finalPath)), companions)
     const origin = wanted && originRecordFor(wanted, staged.sha256)
     if (origin) await stageText(`${finalPath}${ORIGIN_SUFFIX}`, origin, companions)
-    await chmod(staged.path, 0o755)
+    await chmodAsync(staged.path, 0o755)
     for (const [temp, final] of companions) {
-      await rename(temp, final)
+      await renameAsync(temp, final)
       released(temp)
     }
-    await rename(staged.path, finalPath)
+    await renameAsync(staged.path, finalPath)
     released(staged.path)
-    const dir = await open(path.dirname(finalPath), 'r')
-    try {
-      await dir.sync()
-    } finally {
-      await dir.close()
-    }
+    await syncDirectoryOf(finalPath)
   } catch (error) {
     throw fileSystemError(error, finalPath) ?? error
   } finally {

@@ -1,7 +1,5 @@
-import {open, rename, writeFile} from 'node:fs/promises'
-import path from 'node:path'
-
 import {fileSystemError} from '../../core/errors.js'
+import {renameAsync, syncDirectoryOf, writeFileAsync} from '../../core/fs-async.js'
 import {discard, released, tempPathFor} from '../../core/temp-files.js'
 import {type LockFile, formatLockFile} from '../../integrity/lock-file.js'
 import type {LockPath} from './lock-file-io.js'
@@ -14,15 +12,10 @@ import type {LockPath} from './lock-file-io.js'
 export async function writeLockFile(lockPath: LockPath, lock: LockFile): Promise<void> {
   const temp = tempPathFor(lockPath.path)
   try {
-    await writeFile(temp, formatLockFile(lock), {flag: 'wx', flush: true, mode: 0o644})
-    await rename(temp, lockPath.path)
+    await writeFileAsync(temp, formatLockFile(lock), {flag: 'wx', flush: true, mode: 0o644})
+    await renameAsync(temp, lockPath.path)
     released(temp)
-    const dir = await open(path.dirname(lockPath.path), 'r')
-    try {
-      await dir.sync()
-    } finally {
-      await dir.close()
-    }
+    await syncDirectoryOf(lockPath.path)
   } catch (error) {
     throw fileSystemError(error, lockPath.display) ?? error
   } finally {
