@@ -14,7 +14,7 @@
 #
 # usage: bash bench/fetch.sh [noop|cold-small|cold-small-nodelay|cold-large|all]
 # Run counts: NOOP_RUNS (40), SMALL_RUNS (30), LARGE_RUNS (5), RSS_RUNS (3);
-# REPEATS (3) hyperfine invocations per case, LARGE_REPEATS (2) for cold-large,
+# REPEATS (5) hyperfine invocations per case, LARGE_REPEATS (2) for cold-large,
 # in alternating order.
 set -euo pipefail
 
@@ -40,7 +40,7 @@ case $which_case in
 esac
 
 NOOP_RUNS=${NOOP_RUNS:-40}
-REPEATS=${REPEATS:-3}
+REPEATS=${REPEATS:-5}
 LARGE_REPEATS=${LARGE_REPEATS:-2}
 SMALL_RUNS=${SMALL_RUNS:-30}
 LARGE_RUNS=${LARGE_RUNS:-5}

@@ -163,6 +163,30 @@ globalThis[Symbol.for('e2b-artifacts.startup')] = Object.freeze({
   },
 })
 
+// --- output streams ----------------------------------------------------------
+//
+// process.stdout and process.stderr are built on first use, about 0.5 ms each;
+// the fast path prints without them (src/cli/direct-write.ts). Only the streams
+// that some code asked for can hold output to flush at exit.
+
+const streamsInUse = new Set()
+for (const name of ['stdout', 'stderr']) {
+  const descriptor = Object.getOwnPropertyDescriptor(process, name)
+  if (!descriptor?.get || !descriptor.configurable) {
+    streamsInUse.add(process[name])
+    continue
+  }
+  Object.defineProperty(process, name, {
+    configurable: true,
+    enumerable: descriptor.enumerable,
+    get() {
+      const stream = descriptor.get.call(this)
+      streamsInUse.add(stream)
+      return stream
+    },
+  })
+}
+
 // --- the command -------------------------------------------------------------
 
 async function main() {
@@ -176,7 +200,7 @@ async function main() {
   flushCodeCache()
   // Pooled connections and SDK timers must not hold a finished command open, but
   // a pipe may still hold output (a large --json report): exit once it is flushed.
-  await Promise.all([process.stdout, process.stderr].map((stream) => new Promise((resolve) => stream.write('', resolve))))
+  await Promise.all([...streamsInUse].map((stream) => new Promise((resolve) => stream.write('', resolve))))
   process.exit()
 }
 

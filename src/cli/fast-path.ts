@@ -1,5 +1,6 @@
 import {fastPathEnabled} from '../core/config.js'
 import {credentialsInLocation, withoutUrlCredentials} from '../core/location.js'
+import {writeDirect} from './direct-write.js'
 import {type FastOption, parseFastArgs} from './fast-args.js'
 import {renderFailure} from './render-error.js'
 import {Reporter, formatJson} from './reporter.js'
@@ -64,7 +65,7 @@ export async function tryFastPath(argv: readonly string[]): Promise<boolean> {
   const json = values.json ?? false
   try {
     const result = await runFetch({...values, artifact: positionals[0]}, new Reporter({json, quiet: values.quiet ?? false}))
-    if (json) process.stdout.write(formatJson(result))
+    if (json) writeDirect(1, formatJson(result))
     process.exitCode = 0
   } catch (error) {
     process.exitCode = renderFailure(error, {json, verbose: values.verbose ?? false})

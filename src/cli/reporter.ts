@@ -1,4 +1,5 @@
 import {type TerminalSettings, terminalSettings} from '../core/config.js'
+import {writeDirect} from './direct-write.js'
 import {redact} from './redact.js'
 
 export interface ReporterOptions {
@@ -55,9 +56,13 @@ export class Reporter {
   }
 
   private write(text: string): void {
-    this.spinner?.clear()
+    if (!this.spinner) {
+      writeDirect(2, text)
+      return
+    }
+    this.spinner.clear()
     process.stderr.write(text)
-    this.spinner?.render()
+    this.spinner.render()
   }
 }
 

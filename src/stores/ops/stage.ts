@@ -1,7 +1,7 @@
-import {createWriteStream} from 'node:fs'
 import type {Writable} from 'node:stream'
 
 import {fileSystemError} from '../../core/errors.js'
+import {FileSink} from '../../core/file-sink.js'
 import {discard, tempPathFor} from '../../core/temp-files.js'
 import {classifyNetworkError} from '../../net/http-client.js'
 import {withRetry} from '../../net/retry.js'
@@ -21,8 +21,8 @@ export interface StageOptions extends ReadHashedOptions {
 async function stageOnce(store: Store, key: string, finalPath: string, options: StageOptions): Promise<StagedFile> {
   const temp = tempPathFor(finalPath)
   try {
-    // flush: fsync before close, so a renamed file is durable, not just named.
-    const openTemp = (): Writable => createWriteStream(temp, {flags: 'wx', flush: true, highWaterMark: 1 << 20, mode: 0o600})
+    // Synced before the stream finishes, so a renamed file is durable, not just named.
+    const openTemp = (): Writable => new FileSink(temp, 0o600)
     return {...(await readHashed(store, key, openTemp, 'downloading', options)), path: temp}
   } catch (error) {
     await discard(temp)
