@@ -219,6 +219,9 @@ run_hyperfine() { # case-repeat hyperfine-args...
 # commands ({case}-N.json). hyperfine runs one command's runs after the other's,
 # so even repeats reverse the order: a machine that gets busier or quieter
 # during a run then favours no side. The summary takes the median ratio.
+# Callers list the commands so that each pair a target judges runs back to
+# back in both orders (the tool in the middle of three, or next to `node -e
+# 0`), not with a third command's runs between them.
 repeat_hyperfine() { # case repeats options-array-name command-array-name...
   local name=$1 repeats=$2 options=$3 r group
   shift 3
@@ -264,11 +267,11 @@ bench_noop() {
   local cmd_locked=(-n locked "cd '$repo_dir' && exec $(tool_fetch busybox "$SMALL_VERSION" "$out") --locked")
   (cd "$repo_dir" && $(tool_fetch busybox "$SMALL_VERSION" "$out") --locked --quiet) || die "noop: the locked fetch failed"
   local opts_shell=(--warmup 5 --runs "$NOOP_RUNS" -S 'bash --norc --noprofile')
-  repeat_hyperfine noop "$REPEATS" opts cmd_tool cmd_today cmd_node
+  repeat_hyperfine noop "$REPEATS" opts cmd_tool cmd_node cmd_today
   log "noop-locked: the up-to-date fetch with a lock vs without, both through one shell ($REPEATS x $NOOP_RUNS runs)"
   local cmd_plain=(-n tool "cd '$repo_dir' && exec $(tool_fetch busybox "$SMALL_VERSION" "$out") --no-lock")
   local cmd_node_shell=(-n node "cd '$repo_dir' && exec node -e 0")
-  repeat_hyperfine noop-locked "$REPEATS" opts_shell cmd_locked cmd_plain cmd_node_shell
+  repeat_hyperfine noop-locked "$REPEATS" opts_shell cmd_locked cmd_node_shell cmd_plain
 }
 
 write_lock() { # dir file: dir/e2b-artifacts.lock pinning file as busybox $SMALL_VERSION/$ARCH
@@ -306,7 +309,7 @@ bench_small() { # case delay_ms: the 2 MB busybox, every run downloading
   local cmd_today=(--prepare "rm -rf '$work/today'" -n today "$(today_fetch busybox "$SMALL_VERSION" "$work/today/busybox") $errors")
   local cmd_script=(--prepare "rm -rf '$work/baseline'" -n script
     "TMPDIR='$work' BUSYBOX_BASE_URL='$server_url/busybox' bash '$repo/bench/baseline/fetch-busybox.sh' $SMALL_VERSION $ARCH '$work/baseline/busybox' $errors")
-  repeat_hyperfine "$name" "$REPEATS" opts cmd_tool cmd_today cmd_script
+  repeat_hyperfine "$name" "$REPEATS" opts cmd_today cmd_tool cmd_script
   check_same "$fixture" "$work/tool/busybox" "$work/today/busybox" "$work/baseline/busybox"
 }
 
@@ -325,7 +328,7 @@ bench_cold_large() {
   local cmd_tool=(--prepare "rm -rf '$work/tool' && sync" -n tool "$tool_cmd $errors")
   local cmd_today=(--prepare "rm -rf '$work/today' && sync" -n today "$today_cmd $errors")
   local cmd_script=(--prepare "rm -rf '$work/baseline' && sync" -n script "$baseline_cmd $errors")
-  repeat_hyperfine cold-large "$LARGE_REPEATS" opts cmd_tool cmd_today cmd_script
+  repeat_hyperfine cold-large "$LARGE_REPEATS" opts cmd_today cmd_tool cmd_script
   check_same "$tree/firecrackers/$LARGE_VERSION/$ARCH/firecracker" "$work/tool/firecracker" "$work/today/firecracker" "$work/baseline/firecracker"
 
   log "cold-large: peak RSS ($RSS_RUNS runs each)"
