@@ -262,16 +262,16 @@ bench_noop() {
   local cmd_node=(-n node "node -e 0")
   # The same fetch in a repository whose e2b-artifacts.lock pins the file: the
   # lock is found by looking upward from the working directory, as in a Makefile.
+  # hyperfine runs there, without a shell, as in the case above (a shell per run
+  # only adds its own noise to both sides).
   local repo_dir="$work/locked-repo"
   write_lock "$repo_dir" "$fixture"
-  local cmd_locked=(-n locked "cd '$repo_dir' && exec $(tool_fetch busybox "$SMALL_VERSION" "$out") --locked")
+  local cmd_locked=(-n locked "$(tool_fetch busybox "$SMALL_VERSION" "$out") --locked")
   (cd "$repo_dir" && $(tool_fetch busybox "$SMALL_VERSION" "$out") --locked --quiet) || die "noop: the locked fetch failed"
-  local opts_shell=(--warmup 5 --runs "$NOOP_RUNS" -S 'bash --norc --noprofile')
   repeat_hyperfine noop "$REPEATS" opts cmd_tool cmd_node cmd_today
-  log "noop-locked: the up-to-date fetch with a lock vs without, both through one shell ($REPEATS x $NOOP_RUNS runs)"
-  local cmd_plain=(-n tool "cd '$repo_dir' && exec $(tool_fetch busybox "$SMALL_VERSION" "$out") --no-lock")
-  local cmd_node_shell=(-n node "cd '$repo_dir' && exec node -e 0")
-  repeat_hyperfine noop-locked "$REPEATS" opts_shell cmd_locked cmd_node_shell cmd_plain
+  log "noop-locked: the up-to-date fetch with a lock vs without, in the lock's directory ($REPEATS x $NOOP_RUNS runs)"
+  local cmd_plain=(-n tool "$(tool_fetch busybox "$SMALL_VERSION" "$out") --no-lock")
+  (cd "$repo_dir" && repeat_hyperfine noop-locked "$REPEATS" opts cmd_locked cmd_node cmd_plain)
 }
 
 write_lock() { # dir file: dir/e2b-artifacts.lock pinning file as busybox $SMALL_VERSION/$ARCH

@@ -35,7 +35,7 @@ const COMPARISONS: readonly Comparison[] = [
   {baseline: 'node', command: 'tool', maxRatio: 1.55, name: 'noop'},
   {baseline: 'today', command: 'tool', name: 'noop'},
   {baseline: 'node', command: 'today', name: 'noop'},
-  // Reading the lock must keep the no-op fetch within the same target (both sides start through one shell).
+  // Reading the lock must keep the no-op fetch within the same target (both sides run in the lock's directory).
   {baseline: 'node', command: 'locked', maxRatio: 1.55, name: 'noop-locked'},
   {baseline: 'tool', command: 'locked', name: 'noop-locked'},
   {baseline: 'today', command: 'tool', maxRatio: 0.8, name: 'cold-small'},
