@@ -33,7 +33,10 @@ export interface HashingOptions {
   /**
    * Fail the stream, before it ends, when the content is not this. A store's
    * upload then sees an error instead of an end of stream and aborts rather
-   * than publishing unverified bytes.
+   * than publishing unverified bytes. The last chunk is held back until the
+   * check has passed, so a consumer that declared the length (a streamed Put
+   * Blob, whose service stores whatever reaches that length) never has every
+   * byte of content that fails it.
    */
   readonly expect?: ExpectedContent
   /** Sees every chunk as it passes (a BinaryScanner), so the content is never read twice. */
@@ -52,6 +55,8 @@ export class HashingStream extends Transform {
   private headLength = 0
   private sha256Hex?: string
   private md5Value?: string
+  /** With `expect`: the latest chunk, passed on only once the next one arrives or the check has passed. */
+  private held?: Buffer
   bytes = 0
 
   constructor(private readonly options: HashingOptions = {}) {
@@ -76,7 +81,13 @@ export class HashingStream extends Transform {
     this.crc?.update(chunk)
     this.keepHead(chunk)
     this.options.onChunk?.(chunk)
-    callback(null, chunk)
+    if (!expect) {
+      callback(null, chunk)
+      return
+    }
+    const previous = this.held
+    this.held = chunk
+    callback(null, previous)
   }
 
   override _flush(callback: TransformCallback): void {
@@ -95,7 +106,8 @@ export class HashingStream extends Transform {
       callback(new IntegrityError(`${expect.where} has sha256 ${sha256}, but ${expect.claimedBy} says ${expect.sha256}: ${expect.consequence}`))
       return
     }
-    callback()
+    callback(null, this.held)
+    this.held = undefined
   }
 
   private keepHead(chunk: Buffer): void {

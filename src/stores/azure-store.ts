@@ -549,7 +549,8 @@ export class AzureStore implements Store {
       return this.putBlob(key, body, md5Base64(body), options)
     }
     const stream = Buffer.isBuffer(body) ? Readable.from([body], {objectMode: false}) : body
-    if (options.md5 !== undefined && options.size <= STREAMED_PUT_LIMIT) return this.putStream(key, stream, options.md5, options)
+    // Not for an empty body: with nothing to hold back, the service could store it before the check has run.
+    if (options.md5 !== undefined && options.size > 0 && options.size <= STREAMED_PUT_LIMIT) return this.putStream(key, stream, options.md5, options)
     const check = new HashingStream({
       expect: {claimedBy: 'the declared digest', consequence: 'not written', sha256: options.sha256, size: options.size, where: `content for ${where}`},
       md5: true,
@@ -571,9 +572,10 @@ export class AzureStore implements Store {
   /**
    * One Put Blob fed straight from a checking stream: the body itself when it
    * already checks the declared digest (a streamed copy's), else one made
-   * here. A body the check fails ends the request before the declared length,
-   * so the service stores nothing and an existing blob stays as it was; the
-   * check's verdict is the error.
+   * here. The check holds back the last chunk until it has passed, so a body
+   * it fails ends the request before the declared length even when the MD5
+   * describes the bytes sent: the service stores nothing and an existing blob
+   * stays as it was; the check's verdict is the error.
    */
   private async putStream(key: string, body: Readable, md5: string, options: WriteOptions): Promise<ObjectInfo> {
     const checked = body instanceof HashingStream && body.verifies(options.sha256, options.size)

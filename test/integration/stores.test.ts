@@ -52,6 +52,16 @@ function streamOf(data: Buffer, pieces = 3): Readable {
   return Readable.from(Array.from({length: pieces}, (_, i) => data.subarray(i * size, (i + 1) * size)).filter((chunk) => chunk.length > 0))
 }
 
+/** A body whose end comes well after its last bytes, as a download's does: a consumer has long had every byte by then. */
+function lateEndingStreamOf(data: Buffer): Readable {
+  return Readable.from(
+    (async function* () {
+      yield* streamOf(data)
+      await new Promise((resolve) => setTimeout(resolve, 300))
+    })(),
+  )
+}
+
 /** A body that fails after sending most of its bytes, as a failed verification upstream does. */
 function failingStreamOf(data: Buffer): Readable {
   const failing = new Transform({
@@ -358,6 +368,9 @@ describe('AzureStore streamed Put Blob (a stream with the source service\'s MD5)
     for (const key of ['kept', 'never']) {
       const options = key === 'kept' ? overwrite(declared) : absent(declared)
       await assert.rejects(store.write(key, streamOf(flipped), withMd5(options, declared)), /has sha256 .* but the declared digest says/)
+      // The MD5 describes the bytes that arrive (a source object replaced under its sha256 claim): the service would take
+      // them, so only the sha256 check stops them, and it must do so before the service has the last byte.
+      await assert.rejects(store.write(key, lateEndingStreamOf(flipped), withMd5(options, flipped)), /has sha256 .* but the declared digest says/)
       // The sha256 holds, but the MD5 the source reported does not: the service refuses the bytes.
       await assert.rejects(store.write(key, streamOf(declared), withMd5(options, flipped)), IntegrityError)
       await assert.rejects(store.write(key, failingStreamOf(declared), withMd5(options, declared)), /upstream content check failed/)
@@ -366,10 +379,12 @@ describe('AzureStore streamed Put Blob (a stream with the source service\'s MD5)
     // A body that checks the declared digest itself (a streamed copy's) is trusted to fail, and its verdict is the error.
     const copying = (data: Buffer): HashingStream => {
       const check = new HashingStream({expect: {claimedBy: 'its metadata', consequence: 'not copied', sha256: sha256(declared), size: declared.length, where: 'the source'}})
-      return streamOf(data).pipe(check)
+      return lateEndingStreamOf(data).pipe(check)
     }
     await assert.rejects(store.write('kept', copying(flipped), withMd5(overwrite(declared), declared)), /the source has sha256 .* but its metadata says .*: not copied$/)
     await assert.rejects(store.write('never', copying(flipped), withMd5(absent(declared), declared)), /but its metadata says/)
+    await assert.rejects(store.write('kept', copying(flipped), withMd5(overwrite(declared), flipped)), /but its metadata says/)
+    await assert.rejects(store.write('never', copying(flipped), withMd5(absent(declared), flipped)), /but its metadata says/)
     await store.write('checked', copying(declared), withMd5(absent(declared), declared))
     assert.deepEqual(await readAll(store, 'checked'), declared)
     assert.deepEqual(await readAll(store, 'kept'), good, 'the existing blob is untouched')
