@@ -64,17 +64,20 @@ export async function checkBinary(file: StagedContent, facts: BinaryFacts, where
     await withFileReader(file.path, (readAt) => checkStatic(header, readAt, where))
     passed.push('static')
   }
-  const marker = versionMarker(artifact, version)
-  if (marker) {
-    if (file.hasMarker !== true) throw await wrongVersion(file.path, marker, where)
-    passed.push('version-string')
-  }
+  if (await checkVersionBanner(file, artifact, version, where)) passed.push('version-string')
   return passed
 }
 
-/** The error for a binary at `file` that lacks `marker`, naming the version it announces instead. */
-export async function wrongVersion(file: string, marker: string, where: string): Promise<IntegrityError> {
-  const announced = await announcedBusyboxVersion(file)
+/**
+ * Checks that a staged binary names `version` (`hasMarker`, found while it was
+ * staged); the error names the version it announces instead. False when the
+ * artifact carries no banner to check.
+ */
+export async function checkVersionBanner(file: StagedContent, artifact: Artifact, version: string, where: string): Promise<boolean> {
+  const marker = versionMarker(artifact, version)
+  if (!marker) return false
+  if (file.hasMarker === true) return true
+  const announced = await announcedBusyboxVersion(file.path)
   const actually = announced ? `it is BusyBox ${announced}` : 'it carries no BusyBox version banner'
-  return new IntegrityError(`${where} does not contain '${marker.trim()}': ${actually}; check --version and the source`)
+  throw new IntegrityError(`${where} does not contain '${marker.trim()}': ${actually}; check --version and the source`)
 }

@@ -17,6 +17,11 @@ export interface ExpectedContent {
   readonly consequence: string
 }
 
+/** What a store's write checks its body against: the digest and size the caller declared. */
+export function declaredContent(declared: {readonly sha256: string; readonly size: number}, where: string): ExpectedContent {
+  return {claimedBy: 'the declared digest', consequence: 'not written', sha256: declared.sha256, size: declared.size, where: `content for ${where}`}
+}
+
 export interface HashingOptions {
   /** Keep this many first bytes (where ELF headers live). */
   readonly headBytes?: number

@@ -7,7 +7,7 @@ import {ArtifactError, ConflictError, IntegrityError, NotFoundError, Operational
 import {assertSafeKey, joinKey} from '../core/keys.js'
 import type {BucketLocation} from '../core/location.js'
 import {isAllowedTransport} from '../core/url-policy.js'
-import {HashingStream, describeMismatch, md5Base64} from '../integrity/hash.js'
+import {HashingStream, declaredContent, describeMismatch, md5Base64} from '../integrity/hash.js'
 import {classifyNetworkError} from '../net/http-client.js'
 import {withRetry} from '../net/retry.js'
 import {sha256FromMetadata} from './checksums.js'
@@ -551,10 +551,7 @@ export class AzureStore implements Store {
     const stream = Buffer.isBuffer(body) ? Readable.from([body], {objectMode: false}) : body
     // Not for an empty body: with nothing to hold back, the service could store it before the check has run.
     if (options.md5 !== undefined && options.size > 0 && options.size <= STREAMED_PUT_LIMIT) return this.putStream(key, stream, options.md5, options)
-    const check = new HashingStream({
-      expect: {claimedBy: 'the declared digest', consequence: 'not written', sha256: options.sha256, size: options.size, where: `content for ${where}`},
-      md5: true,
-    })
+    const check = new HashingStream({expect: declaredContent(options, where), md5: true})
     if (options.size > SINGLE_PUT_LIMIT) return this.writeBlocks(key, stream, check, options)
     const collector = new BlockCollector(BLOCK_SIZE)
     try {
@@ -579,7 +576,7 @@ export class AzureStore implements Store {
    */
   private async putStream(key: string, body: Readable, md5: string, options: WriteOptions): Promise<ObjectInfo> {
     const checked = body instanceof HashingStream && body.verifies(options.sha256, options.size)
-    const check = checked ? body : new HashingStream({expect: {claimedBy: 'the declared digest', consequence: 'not written', sha256: options.sha256, size: options.size, where: `content for ${this.where(key)}`}})
+    const check = checked ? body : new HashingStream({expect: declaredContent(options, this.where(key))})
     let checkFailure: unknown
     // The SDK does not end a request whose body fails: it would wait for the service, which waits for the rest.
     const stop = new AbortController()

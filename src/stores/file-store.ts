@@ -8,7 +8,7 @@ import {ConflictError, IntegrityError, NotFoundError, OperationalError} from '..
 import type {FileLocation} from '../core/location.js'
 import {assertSafeKey, joinKey} from '../core/keys.js'
 import {discard, released, tempPathFor} from '../core/temp-files.js'
-import {HashingStream} from '../integrity/hash.js'
+import {HashingStream, declaredContent} from '../integrity/hash.js'
 import type {ObjectBody, ObjectInfo, ReadOptions, RefusedEntry, Store, WriteOptions} from './store.js'
 
 function isErrno(error: unknown, ...codes: string[]): boolean {
@@ -164,9 +164,7 @@ export class FileStore implements Store {
     await this.makeParents(parts)
     const temp = tempPathFor(finalPath)
     try {
-      const hashing = new HashingStream({
-        expect: {claimedBy: 'the declared digest', consequence: 'not written', sha256: options.sha256, size: options.size, where: `content for ${finalPath}`},
-      })
+      const hashing = new HashingStream({expect: declaredContent(options, finalPath)})
       const source = Buffer.isBuffer(body) ? [body] : body
       // 'wx' is O_CREAT|O_EXCL: it never opens an existing name, a link included.
       await pipeline(source, hashing, createWriteStream(temp, {flags: 'wx', flush: true, mode: 0o600}))

@@ -5,7 +5,7 @@ import {ArtifactError, ConflictError, IntegrityError, NotFoundError, Operational
 import {assertSafeKey, joinKey} from '../core/keys.js'
 import type {BucketLocation} from '../core/location.js'
 import {expectedSha256} from '../integrity/content-identity.js'
-import {HashingStream, describeMismatch, md5Base64} from '../integrity/hash.js'
+import {HashingStream, declaredContent, describeMismatch, md5Base64} from '../integrity/hash.js'
 import {classifyNetworkError} from '../net/http-client.js'
 import {decodeGzipBody} from '../net/gzip-body.js'
 import {withRetry} from '../net/retry.js'
@@ -220,10 +220,7 @@ export class GcsStore implements Store {
    */
   private async writeStreaming(key: string, file: File, body: Readable, options: WriteOptions): Promise<ObjectInfo> {
     const where = this.where(key)
-    const check = new HashingStream({
-      expect: {claimedBy: 'the declared digest', consequence: 'not written', sha256: options.sha256, size: options.size, where: `content for ${where}`},
-      md5: true,
-    })
+    const check = new HashingStream({expect: declaredContent(options, where), md5: true})
     const upload = file.createWriteStream({
       chunkSize: RESUMABLE_CHUNK_SIZE,
       metadata: {contentType: options.contentType ?? 'application/octet-stream', metadata: {sha256: options.sha256}},

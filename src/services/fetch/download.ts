@@ -4,7 +4,7 @@ import {IntegrityError, NotFoundError} from '../../core/errors.js'
 import {binaryKey, legacyFlatKey} from '../../core/keys.js'
 import {artifactRoot} from '../../core/location.js'
 import {discard, prepareDirectory} from '../../core/temp-files.js'
-import {versionMarker, wrongVersion} from '../../integrity/binary-checks.js'
+import {checkVersionBanner, versionMarker} from '../../integrity/binary-checks.js'
 import {checkElfArch} from '../../integrity/elf.js'
 import type {Sidecar} from '../../integrity/sidecar.js'
 import {openStore} from '../../stores/open-store.js'
@@ -130,8 +130,7 @@ export async function download(request: FetchRequest, events: FetchEvents = {}):
       if (sidecarResult.status === 'rejected') throw sidecarResult.reason
       const verifiedBy = verifyStaged(staged, sidecarResult.value, request, where)
       // A build without the requested version's banner would never be up to date: every run would fetch it again.
-      const marker = versionMarker(request.artifact, request.version)
-      if (marker && staged.hasMarker !== true) throw await wrongVersion(staged.path, marker, where)
+      await checkVersionBanner(staged, request.artifact, request.version, where)
       if (verifiedBy.length === 0) events.onWarning?.(`${where} has no sidecar, no --sha256 pin and no checksum from the service: installed unverified, as --allow-unverified asked`)
       await installVerified(staged, request.out, request)
       return {
