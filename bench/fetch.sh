@@ -179,7 +179,7 @@ start_server() { # delay_ms: sets server_url
 app="$work/app"
 mkdir -p "$app"
 cp -r bin dist oclif.manifest.json package.json "$app/"
-[ -f "$app/dist/fast-path.bundle.cjs" ] && [ -f "$app/dist/undici-lite.bundle.cjs" ] && [ -f "$app/dist/commands/fetch.js" ] ||
+[ -f "$app/dist/up-to-date.bundle.cjs" ] && [ -f "$app/dist/fast-path.bundle.cjs" ] && [ -f "$app/dist/undici-lite.bundle.cjs" ] && [ -f "$app/dist/commands/fetch.js" ] ||
   die "dist/ is incomplete (is a rebuild running?): run npm run build and retry"
 
 results="$repo/bench/results/fetch-$(date +%Y%m%d-%H%M%S)"

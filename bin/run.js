@@ -2,9 +2,11 @@
 /* global __dirname, require */
 // CommonJS (bin/package.json): `fetch` runs on every `make`, and an ES module
 // entry would start Node's ES module loader, a few milliseconds, before any of
-// our code runs. Well-formed fetches skip oclif (src/fast-path.ts) and run from
-// one bundled file (scripts/bundle-fast-path.mjs), compiled with a V8 code cache
-// (below). Everything else, and help, goes to oclif. See bench/README.md.
+// our code runs. Well-formed fetches skip oclif (src/cli/fast-path.ts) and run
+// from bundled files (scripts/bundle-fast-path.mjs), compiled with a V8 code
+// cache (below): an up-to-date fetch from the first, small one alone
+// (src/cli/up-to-date-path.ts). Everything else, and help, goes to oclif. See
+// bench/README.md.
 'use strict'
 
 const fs = process.getBuiltinModule('node:fs')
@@ -190,8 +192,11 @@ for (const name of ['stdout', 'stderr']) {
 // --- the command -------------------------------------------------------------
 
 async function main() {
-  const {tryFastPath} = loadBundle(path.join(__dirname, '..', 'dist', 'fast-path.bundle.cjs'))
-  if (!(await tryFastPath(process.argv.slice(2)))) {
+  const argv = process.argv.slice(2)
+  // An up-to-date fetch ends in the first, small bundle; everything else goes on
+  // to the fast path with what the first learnt, and from there maybe to oclif.
+  const handoff = loadBundle(path.join(__dirname, '..', 'dist', 'up-to-date.bundle.cjs')).tryUpToDate(argv)
+  if (handoff !== true && !(await loadBundle(path.join(__dirname, '..', 'dist', 'fast-path.bundle.cjs')).tryFastPath(argv, handoff))) {
     // Before oclif and any command: they may change V8 flags.
     flushCodeCache()
     const {execute} = await import('@oclif/core')

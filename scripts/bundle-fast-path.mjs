@@ -1,9 +1,15 @@
-// Builds the two files that a `fetch` on every `make` runs from (bench/fetch.sh):
+// Builds the files that a `fetch` on every `make` runs from (bench/fetch.sh):
 //
+// dist/up-to-date.bundle.cjs: the first code every command runs
+//   (dist/cli/up-to-date-path.js and the modules it reaches): the whole
+//   up-to-date fetch and nothing more, about a quarter of the fast path. The
+//   no-op fetch compiles and runs only this.
 // dist/fast-path.bundle.cjs: the fetch fast path (dist/cli/fast-path.js and
-//   the modules it reaches) in one CommonJS file, which bin/run.js compiles with a
-//   V8 code cache. CommonJS, not ESM: an ES module bundle hoists every built-in
-//   it imports to the top, while esbuild keeps a CommonJS bundle's require()s
+//   the modules it reaches), which runs when the up-to-date path has not ended
+//   the command.
+//   Both are one CommonJS file each, which bin/run.js compiles with a V8 code
+//   cache. CommonJS, not ESM: an ES module bundle hoists every built-in it
+//   imports to the top, while esbuild keeps a CommonJS bundle's require()s
 //   inside the lazy initialisers of the modules that are only imported
 //   dynamically (the download machinery), so a no-op fetch loads none of them.
 //   Packages stay external and are loaded only on the paths that use them.
@@ -31,27 +37,32 @@ const dist = path.join(root, 'dist')
 
 const common = {bundle: true, format: 'cjs', legalComments: 'none', logLevel: 'warning', platform: 'node', target: 'node20'}
 
-// --- dist/fast-path.bundle.cjs -------------------------------------------------
-
-const fastPath = path.join(dist, 'fast-path.bundle.cjs')
-await build({
-  ...common,
-  entryPoints: [path.join(dist, 'cli', 'fast-path.js')],
-  // src/net/undici-lite.ts reads import.meta.url only where __dirname is undefined (ESM).
-  logOverride: {'empty-import-meta': 'silent'},
-  outfile: fastPath,
-  packages: 'external',
-})
+// --- dist/up-to-date.bundle.cjs, dist/fast-path.bundle.cjs -----------------------
 
 const IMPORT = /\bimport\(("[^"\\]+")\)/g
-const source = await readFile(fastPath, 'utf8')
-const rewritten = source.replace(IMPORT, '__import($1)')
-const left = /\bimport\s*\(|\bimport\.meta\b/.exec(rewritten)
-if (left) {
-  const line = rewritten.slice(0, left.index).split('\n').length
-  throw new Error(`${fastPath}:${line}: an import() or import.meta that bin/run.js cannot serve: ${left[0]}`)
+
+/** Bundles dist/cli/`entry`.js into dist/`name`.bundle.cjs, with its import()s rewritten for bin/run.js. */
+async function bundleForRunner(entry, name) {
+  const outfile = path.join(dist, `${name}.bundle.cjs`)
+  await build({
+    ...common,
+    entryPoints: [path.join(dist, 'cli', `${entry}.js`)],
+    // src/net/undici-lite.ts reads import.meta.url only where __dirname is undefined (ESM).
+    logOverride: {'empty-import-meta': 'silent'},
+    outfile,
+    packages: 'external',
+  })
+  const rewritten = (await readFile(outfile, 'utf8')).replace(IMPORT, '__import($1)')
+  const left = /\bimport\s*\(|\bimport\.meta\b/.exec(rewritten)
+  if (left) {
+    const line = rewritten.slice(0, left.index).split('\n').length
+    throw new Error(`${outfile}:${line}: an import() or import.meta that bin/run.js cannot serve: ${left[0]}`)
+  }
+  await writeFile(outfile, rewritten)
 }
-await writeFile(fastPath, rewritten)
+
+await bundleForRunner('up-to-date-path', 'up-to-date')
+await bundleForRunner('fast-path', 'fast-path')
 
 // --- dist/undici-lite.bundle.cjs -------------------------------------------------
 

@@ -1,33 +1,10 @@
 import {fastPathEnabled} from '../core/config.js'
 import {credentialsInLocation, withoutUrlCredentials} from '../core/location.js'
 import {writeDirect} from './direct-write.js'
-import {type FastOption, parseFastArgs} from './fast-args.js'
+import {parseFastFetch} from './fetch-args.js'
 import {renderFailure} from './render-error.js'
 import {Reporter, formatJson} from './reporter.js'
-import {runFetch} from './run-fetch.js'
-
-/**
- * The options of `fetch` (see src/commands/fetch.ts and cli/base-command.ts). A
- * unit test keeps this list equal to the oclif command's flags.
- */
-export const FAST_FETCH_OPTIONS = {
-  'allow-unverified': {type: 'boolean'},
-  arch: {type: 'string'},
-  force: {type: 'boolean'},
-  from: {type: 'string'},
-  json: {type: 'boolean'},
-  layout: {type: 'string'},
-  lock: {type: 'string'},
-  locked: {type: 'boolean'},
-  'no-lock': {type: 'boolean'},
-  out: {type: 'string'},
-  quiet: {short: 'q', type: 'boolean'},
-  sha256: {type: 'string'},
-  verbose: {type: 'boolean'},
-  version: {type: 'string'},
-} as const satisfies Record<string, FastOption>
-
-type FetchValues = {[K in keyof typeof FAST_FETCH_OPTIONS]?: (typeof FAST_FETCH_OPTIONS)[K]['type'] extends 'boolean' ? boolean : string}
+import {type FetchHandoff, runFetch} from './run-fetch.js'
 
 /**
  * A location with credentials in it (`gs://user:secret@bucket`) is refused
@@ -50,25 +27,22 @@ function refuseCredentials(argv: readonly string[]): boolean {
 /**
  * Runs `fetch` without loading oclif, which alone costs more than a whole
  * Node.js start-up, and `fetch` runs on every `make`. Only well-formed
- * invocations take this path: anything cli/fast-args does not take (help,
- * unknown or repeated flags, extra arguments) returns false, and oclif handles it and
- * owns its messages. Execution and error rendering are the command's own.
- * E2B_ARTIFACTS_FAST_PATH=0 turns it off (tests use it to cover the oclif path).
+ * invocations take this path (cli/fetch-args); anything else returns false,
+ * and oclif handles it and owns its messages. Execution and error rendering
+ * are the command's own. `handoff` is what cli/up-to-date-path.ts, which ran
+ * first, learnt about this command line. E2B_ARTIFACTS_FAST_PATH=0 turns the
+ * fast path off (tests use it to cover the oclif path).
  */
-export async function tryFastPath(argv: readonly string[]): Promise<boolean> {
+export async function tryFastPath(argv: readonly string[], handoff?: FetchHandoff): Promise<boolean> {
   if (refuseCredentials(argv)) return true
-  if (argv[0] !== 'fetch' || !fastPathEnabled()) return false
-  const parsed = parseFastArgs(argv.slice(1), FAST_FETCH_OPTIONS)
-  if (!parsed || parsed.positionals.length > 1) return false
-  const values = parsed.values as FetchValues
-  const {positionals} = parsed
-  const json = values.json ?? false
+  const fetch = fastPathEnabled() ? parseFastFetch(argv) : undefined
+  if (!fetch) return false
   try {
-    const result = await runFetch({...values, artifact: positionals[0]}, new Reporter({json, quiet: values.quiet ?? false}))
-    if (json) writeDirect(1, formatJson(result))
+    const result = await runFetch(fetch.input, new Reporter({json: fetch.json, quiet: fetch.quiet}), handoff)
+    if (fetch.json) writeDirect(1, formatJson(result))
     process.exitCode = 0
   } catch (error) {
-    process.exitCode = renderFailure(error, {json, verbose: values.verbose ?? false})
+    process.exitCode = renderFailure(error, {json: fetch.json, verbose: fetch.verbose})
   }
   return true
 }

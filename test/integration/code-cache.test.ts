@@ -50,7 +50,7 @@ function fetch(env: Record<string, string | undefined> = {}, args: string[] = []
   })
 }
 
-/** What the run said about the cache of `bundle` (fast-path or undici-lite): absent, accepted, written, ... in order. */
+/** What the run said about the cache of `bundle` (up-to-date, fast-path or undici-lite): absent, accepted, written, ... in order. */
 function events(result: CliResult, bundle: string): string[] {
   const pattern = new RegExp(`^E2B-ARTIFACTS \\d+: code cache \\S*/${bundle}\\.bundle-[^ ]*: (\\w+)`, 'gm')
   return [...result.stderr.matchAll(pattern)].map((match) => match[1]!)
@@ -72,7 +72,7 @@ async function onlyCacheFile(bundle: string): Promise<string> {
   return files[0]!
 }
 
-/** A cold fetch, then an up-to-date one: the second leaves the fast-path cache. */
+/** A cold fetch, then an up-to-date one, which accepts the up-to-date bundle's cache. */
 async function warm(): Promise<CliResult> {
   const cold = await fetch()
   assert.equal(cold.code, 0, cold.stderr)
@@ -82,58 +82,70 @@ async function warm(): Promise<CliResult> {
 }
 
 describe('the V8 code cache of the bundles', () => {
-  it('is written by the first up-to-date fetch and used by the next, which writes nothing', async () => {
+  it('is written by the first fetch and used by the next, which writes nothing; an up-to-date fetch compiles only the up-to-date bundle', async () => {
     const cold = await fetch()
     assert.equal(cold.code, 0, cold.stderr)
     // The cold run changes a V8 flag (--liftoff-only) when it loads undici: it
-    // writes the fast-path cache just before that, and undici's own cache (keyed
-    // by that flag) at exit.
+    // writes the caches of both bundles it compiled before then just before
+    // that, and undici's own (keyed by that flag) at exit.
+    assert.deepEqual(events(cold, 'up-to-date'), ['absent', 'written'])
     assert.deepEqual(events(cold, 'fast-path'), ['absent', 'written'])
     assert.deepEqual(events(cold, 'undici-lite'), ['absent', 'written'])
-    const fastPathCache = await onlyCacheFile('fast-path')
-    const before = await stat(fastPathCache)
+    const upToDateCache = await onlyCacheFile('up-to-date')
+    const before = await stat(upToDateCache)
     assert.ok(before.size > MAGIC_AND_DIGEST)
-    assert.equal((await readFile(fastPathCache)).subarray(0, 8).toString(), 'E2BV8C1\n')
+    assert.equal((await readFile(upToDateCache)).subarray(0, 8).toString(), 'E2BV8C1\n')
+    assert.ok((await stat(await onlyCacheFile('fast-path'))).size > before.size, 'the up-to-date bundle is the smaller one')
 
     for (let run = 0; run < 2; run++) {
       const noop = await fetch()
       assert.equal(noop.code, 0, noop.stderr)
       assert.equal(JSON.parse(noop.stdout).status, 'up-to-date')
-      assert.deepEqual(events(noop, 'fast-path'), ['accepted'], 'cachedDataRejected is false')
+      assert.deepEqual(events(noop, 'up-to-date'), ['accepted'], 'cachedDataRejected is false')
+      assert.deepEqual(events(noop, 'fast-path'), [], 'an up-to-date fetch never loads the fast path bundle')
       assert.deepEqual(events(noop, 'undici-lite'), [], 'an up-to-date fetch never loads undici')
     }
-    const afterRuns = await stat(fastPathCache)
+    const afterRuns = await stat(upToDateCache)
     assert.equal(afterRuns.mtimeMs, before.mtimeMs, 'an accepted cache is not rewritten')
     assert.equal(afterRuns.ino, before.ino)
   })
 
-  it('survives a run that set --liftoff-only: that run writes no fast-path cache, and the next run still accepts it', async () => {
+  it('survives a run that set --liftoff-only: that run writes no cache of the bundles, and the next run still accepts them', async () => {
     const first = await fetch()
     assert.equal(first.code, 0, first.stderr)
-    const fastPathCache = await onlyCacheFile('fast-path')
-    const written = await readFile(fastPathCache)
-    const before = await stat(fastPathCache)
+    const caches = [await onlyCacheFile('up-to-date'), await onlyCacheFile('fast-path')]
+    const written = await Promise.all(caches.map((file) => readFile(file)))
+    const before = await Promise.all(caches.map((file) => stat(file)))
 
     await writeFile(out(), 'stale')
     const cold = await fetch() // not up to date: downloads, loading undici and setting --liftoff-only
     assert.equal(cold.code, 0, cold.stderr)
     assert.equal(JSON.parse(cold.stdout).status, 'fetched')
+    assert.deepEqual(events(cold, 'up-to-date'), ['accepted'])
     assert.deepEqual(events(cold, 'fast-path'), ['accepted'])
     assert.deepEqual(events(cold, 'undici-lite'), ['accepted'], 'undici cache, written under --liftoff-only by the first run, fits this one')
-    assert.deepEqual(await readFile(fastPathCache), written)
-    assert.equal((await stat(fastPathCache)).mtimeMs, before.mtimeMs)
+    assert.deepEqual(await Promise.all(caches.map((file) => readFile(file))), written)
+    assert.deepEqual(
+      (await Promise.all(caches.map((file) => stat(file)))).map((info) => info.mtimeMs),
+      before.map((info) => info.mtimeMs),
+    )
 
     const next = await fetch()
     assert.equal(next.code, 0, next.stderr)
-    assert.deepEqual(events(next, 'fast-path'), ['accepted'])
+    assert.deepEqual(events(next, 'up-to-date'), ['accepted'])
   })
 
-  it('is written by a cold fetch before it sets --liftoff-only, so that up-to-date runs accept it', async () => {
+  it('is written by a cold fetch before it sets --liftoff-only, so that later runs accept it', async () => {
     const cold = await fetch()
     assert.equal(cold.code, 0, cold.stderr)
+    assert.deepEqual(events(cold, 'up-to-date'), ['absent', 'written'])
     assert.deepEqual(events(cold, 'fast-path'), ['absent', 'written'])
     const noop = await fetch()
-    assert.deepEqual(events(noop, 'fast-path'), ['accepted'])
+    assert.deepEqual(events(noop, 'up-to-date'), ['accepted'])
+    await writeFile(out(), 'stale')
+    const again = await fetch()
+    assert.equal(JSON.parse(again.stdout).status, 'fetched')
+    assert.deepEqual(events(again, 'fast-path'), ['accepted'])
   })
 
   for (const [name, corrupt] of [
@@ -145,32 +157,32 @@ describe('the V8 code cache of the bundles', () => {
   ] as const) {
     it(`ignores a corrupt cache file (${name}) with identical output, and replaces it`, async () => {
       const reference = await warm()
-      const file = await onlyCacheFile('fast-path')
+      const file = await onlyCacheFile('up-to-date')
       await writeFile(file, corrupt(await readFile(file)))
 
       const run = await fetch()
       assert.deepEqual(output(run), output(reference))
-      assert.deepEqual(events(run, 'fast-path'), ['corrupt', 'absent', 'written'])
+      assert.deepEqual(events(run, 'up-to-date'), ['corrupt', 'absent', 'written'])
       const next = await fetch()
       assert.deepEqual(output(next), output(reference))
-      assert.deepEqual(events(next, 'fast-path'), ['accepted'])
+      assert.deepEqual(events(next, 'up-to-date'), ['accepted'])
     })
   }
 
   it('ignores a cache that V8 rejects (made under other V8 flags) with identical output, and replaces it', async () => {
     const reference = await warm()
-    const file = await onlyCacheFile('fast-path')
+    const file = await onlyCacheFile('up-to-date')
     // A run with a V8 flag on the command line gets the same file name, but V8 rejects the
     // existing cache (another flag hash), so that run writes its own, which the next plain run rejects.
     const flagged = await fetch({NODE_OPTIONS: '--max-old-space-size=200'})
     assert.equal(flagged.code, 0, flagged.stderr)
-    assert.deepEqual(events(flagged, 'fast-path'), ['rejected', 'written'])
-    assert.equal(await onlyCacheFile('fast-path'), file)
+    assert.deepEqual(events(flagged, 'up-to-date'), ['rejected', 'written'])
+    assert.equal(await onlyCacheFile('up-to-date'), file)
 
     const run = await fetch()
     assert.deepEqual(output(run), output(reference))
-    assert.deepEqual(events(run, 'fast-path'), ['rejected', 'written'])
-    assert.deepEqual(events(await fetch(), 'fast-path'), ['accepted'])
+    assert.deepEqual(events(run, 'up-to-date'), ['rejected', 'written'])
+    assert.deepEqual(events(await fetch(), 'up-to-date'), ['accepted'])
   })
 
   it('is harmless when the cache directory cannot be created', async () => {
@@ -179,7 +191,7 @@ describe('the V8 code cache of the bundles', () => {
     await writeFile(cacheHome, 'not a directory')
     const run = await fetch()
     assert.deepEqual(output(run), output(reference))
-    assert.deepEqual(events(run, 'fast-path'), ['absent', 'not'])
+    assert.deepEqual(events(run, 'up-to-date'), ['absent', 'not'])
     assert.match(run.stderr, /code cache \S+: not written: ENOTDIR/)
   })
 
@@ -190,6 +202,6 @@ describe('the V8 code cache of the bundles', () => {
       const run = await fetch({HOME: home, XDG_CACHE_HOME: xdg})
       assert.equal(run.code, 0, run.stderr)
     }
-    assert.equal((await readdir(path.join(home, '.cache', 'e2b-artifacts'))).filter((name) => name.startsWith('fast-path.bundle-')).length, 1)
+    assert.equal((await readdir(path.join(home, '.cache', 'e2b-artifacts'))).filter((name) => name.startsWith('up-to-date.bundle-')).length, 1)
   })
 })

@@ -411,10 +411,17 @@ describe('fetch: a lock entry for another arch or version pins nothing', () => {
     assert.deepEqual(errorLines(locked), [`e2b-artifacts: error: ${missing}, and --locked refuses what the lock does not pin: add it with e2b-artifacts lock busybox --version ${V} --arch arm64`])
     assert.deepEqual(await listFiles(repo), [LOCK])
 
+    const warning = `warning: ${missing}: fetched without a lock pin; add it with e2b-artifacts lock busybox --version ${V} --arch arm64`
     const warned = await fetch()
     assert.equal(warned.code, 0, warned.stderr)
-    assert.equal(warned.stderr.split('\n')[0], `warning: ${missing}: fetched without a lock pin; add it with e2b-artifacts lock busybox --version ${V} --arch arm64`)
+    // Once, though the up-to-date check that ran first read the lock too (cli/up-to-date-path.ts).
+    const [first, second, ...rest] = warned.stderr.split('\n')
+    assert.deepEqual([first, rest], [warning, ['']])
+    assert.match(second!, new RegExp(`^fetched busybox ${V}/arm64 to bin/busybox \\(.*, verified by sidecar\\) from `))
     assert.deepEqual(await readFile(path.join(repo, 'bin/busybox')), arm64)
+    const upToDate = await fetch()
+    assert.equal(upToDate.code, 0, upToDate.stderr)
+    assert.deepEqual(upToDate.stderr, `${warning}\nbusybox ${V}/arm64 is up to date at bin/busybox (sha256 ${sha(arm64).slice(0, 12)}…)\n`)
     const quiet = await fetch('--quiet', '--force')
     assert.equal(quiet.code, 0)
     assert.equal(quiet.stderr, '')

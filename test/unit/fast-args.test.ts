@@ -3,7 +3,7 @@ import {describe, it} from 'node:test'
 import {parseArgs} from 'node:util'
 
 import {parseFastArgs} from '../../src/cli/fast-args.js'
-import {FAST_FETCH_OPTIONS} from '../../src/cli/fast-path.js'
+import {FAST_FETCH_OPTIONS} from '../../src/cli/fetch-args.js'
 
 const parse = (...args: string[]): ReturnType<typeof parseFastArgs> => parseFastArgs(args, FAST_FETCH_OPTIONS)
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import {spawnSync} from 'node:child_process'
 import {closeSync, openSync} from 'node:fs'
 import {createHash} from 'node:crypto'
-import {mkdir, readFile, writeFile} from 'node:fs/promises'
+import {mkdir, readFile, stat, writeFile} from 'node:fs/promises'
 import path from 'node:path'
 import {after, describe, it} from 'node:test'
 
@@ -12,28 +12,51 @@ import {removeTempDirs, tempDir} from '../support/temp-dirs.js'
 
 const HEAVY = ['undici', '@google-cloud/storage', '@aws-sdk/client-s3', '@azure/storage-blob', '@azure/identity', 'ora', 'execa', '@oclif/core']
 const BUNDLE = path.join(PROJECT_ROOT, 'dist', 'fast-path.bundle.cjs')
+const UP_TO_DATE_BUNDLE = path.join(PROJECT_ROOT, 'dist', 'up-to-date.bundle.cjs')
+
+/** The modules esbuild put in a bundle, from the comment it writes above each one's code. */
+async function modulesIn(bundle: string): Promise<Set<string>> {
+  return new Set([...(await readFile(bundle, 'utf8')).matchAll(/^\/\/ (dist\/\S+\.js)$/gm)].map((match) => match[1]!))
+}
 
 after(removeTempDirs)
 
-describe('the fast-path bundle that bin/run.js loads (built by npm run build)', () => {
-  it('is what bin/run.js, a CommonJS file, loads', async () => {
+describe('the bundles that bin/run.js loads (built by npm run build)', () => {
+  it('are what bin/run.js, a CommonJS file, loads: the up-to-date bundle first, then the fast path', async () => {
     const runner = await readFile(path.join(PROJECT_ROOT, 'bin', 'run.js'), 'utf8')
-    assert.match(runner, /loadBundle\(path\.join\(__dirname, '\.\.', 'dist', 'fast-path\.bundle\.cjs'\)\)/)
+    const upToDate = runner.search(/loadBundle\(path\.join\(__dirname, '\.\.', 'dist', 'up-to-date\.bundle\.cjs'\)\)\.tryUpToDate\(argv\)/)
+    const fastPath = runner.search(/loadBundle\(path\.join\(__dirname, '\.\.', 'dist', 'fast-path\.bundle\.cjs'\)\)\.tryFastPath\(argv, handoff\)/)
+    assert.ok(upToDate > 0 && fastPath > upToDate, 'bin/run.js loads the up-to-date bundle, then the fast path with its handoff')
     assert.deepEqual(JSON.parse(await readFile(path.join(PROJECT_ROOT, 'bin', 'package.json'), 'utf8')), {type: 'commonjs'})
   })
 
-  it('is CommonJS that requires only Node built-ins, and reaches packages only through __import()', async () => {
-    const bundle = await readFile(BUNDLE, 'utf8')
-    const required = new Set([...bundle.matchAll(/\brequire\("([^"]+)"\)/g)].map((match) => match[1]!))
-    assert.ok(required.size > 0, 'the bundle has requires to check')
-    assert.deepEqual([...required].filter((specifier) => !specifier.startsWith('node:')), [])
-    assert.doesNotMatch(bundle, /^\/\/ node_modules\//m, 'no package is bundled in')
-    // import() has no loader in code compiled by vm.Script: bin/run.js passes __import instead.
-    assert.doesNotMatch(bundle, /\bimport\s*\(|\bimport\.meta\b/)
-    const imported = new Set([...bundle.matchAll(/\b__import\("([^"]+)"\)/g)].map((match) => match[1]!))
-    assert.ok(imported.has('ora'), 'ora, an ES module, is imported lazily')
-    for (const name of HEAVY) assert.ok(!required.has(name), `${name} must not be required`)
+  it('hold the up-to-date fetch in the small bundle, without the download machinery', async () => {
+    const upToDate = await modulesIn(UP_TO_DATE_BUNDLE)
+    const fastPath = await modulesIn(BUNDLE)
+    for (const module of ['dist/cli/up-to-date-path.js', 'dist/services/fetch/check.js', 'dist/services/fetch/up-to-date.js', 'dist/services/fetch/lock-pin.js']) {
+      assert.ok(upToDate.has(module), `${module} is in the up-to-date bundle`)
+    }
+    const heavy = [...upToDate].filter((module) => /^dist\/(stores|net)\/|\/(download|fetch|install)\.js$/.test(module))
+    assert.deepEqual(heavy, [], 'no store, network or download module in the up-to-date bundle')
+    assert.ok(fastPath.has('dist/services/fetch/download.js'), 'the fast path bundle holds the download')
+    const sizes = [(await stat(UP_TO_DATE_BUNDLE)).size, (await stat(BUNDLE)).size]
+    assert.ok(sizes[0]! * 3 < sizes[1]!, `the up-to-date bundle (${sizes[0]} bytes) is under a third of the fast path's (${sizes[1]})`)
   })
+
+  for (const file of [UP_TO_DATE_BUNDLE, BUNDLE]) {
+    it(`is CommonJS that requires only Node built-ins, and reaches packages only through __import(): ${path.basename(file)}`, async () => {
+      const bundle = await readFile(file, 'utf8')
+      const required = new Set([...bundle.matchAll(/\brequire\("([^"]+)"\)/g)].map((match) => match[1]!))
+      assert.ok(required.size > 0, 'the bundle has requires to check')
+      assert.deepEqual([...required].filter((specifier) => !specifier.startsWith('node:')), [])
+      assert.doesNotMatch(bundle, /^\/\/ node_modules\//m, 'no package is bundled in')
+      // import() has no loader in code compiled by vm.Script: bin/run.js passes __import instead.
+      assert.doesNotMatch(bundle, /\bimport\s*\(|\bimport\.meta\b/)
+      const imported = new Set([...bundle.matchAll(/\b__import\("([^"]+)"\)/g)].map((match) => match[1]!))
+      assert.ok(imported.has('ora'), 'ora, an ES module, is imported lazily')
+      for (const name of HEAVY) assert.ok(!required.has(name), `${name} must not be required`)
+    })
+  }
 
   /**
    * Runs an up-to-date fetch of the real fixture through bin/run.js with a

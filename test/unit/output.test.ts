@@ -4,7 +4,7 @@ import path from 'node:path'
 import {describe, it} from 'node:test'
 
 import {ExitCode, exitCodeOf, ConflictError, IntegrityError, NotFoundError, OperationalError, TransientError, UsageError} from '../../src/core/errors.js'
-import {FAST_FETCH_OPTIONS} from '../../src/cli/fast-path.js'
+import {FAST_FETCH_OPTIONS} from '../../src/cli/fetch-args.js'
 import {redact} from '../../src/cli/redact.js'
 import {formatBytes, spinnerAllowed} from '../../src/cli/reporter.js'
 import {terminalSettings} from '../../src/core/config.js'

@@ -1,8 +1,7 @@
 import {runService} from '../runner.js'
-import {lockPinFor} from './lock-pin.js'
+import {type CheckedFetch, checkFetch} from './check.js'
 import type {FetchRequest} from './request.js'
 import type {FetchEvents, FetchResult} from './result.js'
-import {checkUpToDate} from './up-to-date.js'
 
 /**
  * `fetch`: up to date (local disk only, nothing else loaded: it runs on every
@@ -11,12 +10,17 @@ import {checkUpToDate} from './up-to-date.js'
  * imported only when it is needed.
  */
 export function fetchArtifact(unpinned: FetchRequest, events: FetchEvents = {}): Promise<FetchResult> {
-  return runService(async () => {
-    const request: FetchRequest = {...unpinned, lockPin: lockPinFor(unpinned, (message) => events.onWarning?.(message))}
-    const upToDate = checkUpToDate(request)
-    if (upToDate) return upToDate
-    const {download} = await import('./download.js')
-    const work = (): Promise<FetchResult> => download(request, events)
-    return events.whileDownloading ? events.whileDownloading(work) : work()
-  })
+  return runService(async () => finishFetch(checkFetch(unpinned, (message) => events.onWarning?.(message)), events))
+}
+
+/** The rest of a fetch that checkFetch has checked already (see cli/up-to-date-path.ts). */
+export function fetchChecked(checked: CheckedFetch, events: FetchEvents = {}): Promise<FetchResult> {
+  return runService(async () => finishFetch(checked, events))
+}
+
+async function finishFetch(checked: CheckedFetch, events: FetchEvents): Promise<FetchResult> {
+  if (checked.upToDate) return checked.upToDate
+  const {download} = await import('./download.js')
+  const work = (): Promise<FetchResult> => download(checked.request, events)
+  return events.whileDownloading ? events.whileDownloading(work) : work()
 }
