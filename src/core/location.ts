@@ -69,6 +69,8 @@ const AT_AFTER_SCHEME = /([a-z][a-z0-9+.-]*:\/\/|github:)\S*@/gi
  * writes it as %40.
  */
 export function withoutUrlCredentials(text: string): string | undefined {
+  // Both patterns need an '@'; every command checks every argument, and most have none.
+  if (!text.includes('@')) return undefined
   const masked = text.replaceAll(AT_AFTER_SCHEME, '$1***@')
   return masked === text && !/(?::\/\/|github:)\*\*\*@/i.test(text) ? undefined : masked
 }
