@@ -26,8 +26,16 @@ const path = process.getBuiltinModule('node:path')
 //   at exit or just before this process first changes a V8 flag. V8 rejects a
 //   cache made after a flag change in any run that does not make it, so none is
 //   written after one; code that sets a flag reports it first with v8Flag().
+// - A cache holds the code of the functions that the run which wrote it had
+//   compiled; any other is compiled from source on every run that calls it. A
+//   cold fetch runs only the start of the up-to-date bundle, so its cache
+//   lacks the check that every later no-op runs (about 0.7 ms a run). A file
+//   records whether its run was a full one (cacheAfterFullRun); a partial
+//   cache is written again, once, by the first full run that uses it.
 
-const MAGIC = Buffer.from('E2BV8C1\n')
+const MAGIC = Buffer.from('E2BV8C2\n')
+const PARTIAL = Buffer.of(0)
+const FULL = Buffer.of(1)
 // Node's CommonJS wrapper, plus __import (see loadBundle).
 const WRAPPER_HEAD = '(function (exports, require, module, __filename, __dirname, __import) {'
 const WRAPPER_TAIL = '\n})'
@@ -43,6 +51,8 @@ function debug(message) {
 const flagsSet = []
 /** Bundles compiled without an accepted cache, still to be written. */
 const pending = []
+/** Every bundle compiled with a cache file, by path (see cacheAfterFullRun). */
+const compiled = new Map()
 
 function cacheDir() {
   const xdg = process.env.XDG_CACHE_HOME
@@ -57,7 +67,7 @@ function sha256(...parts) {
   return hash.digest()
 }
 
-/** The cached data in `file`, if its header and digest hold for `key`; else undefined. */
+/** The cached data in `file` and whether a full run wrote it, if its header and digest hold for `key`; else undefined. */
 function readCache(file, key) {
   let content
   try {
@@ -65,21 +75,25 @@ function readCache(file, key) {
   } catch {
     return undefined
   }
-  const data = content.subarray(MAGIC.length + DIGEST_BYTES)
+  const header = MAGIC.length + 1 + DIGEST_BYTES
+  const coverage = content.subarray(MAGIC.length, MAGIC.length + 1)
+  const data = content.subarray(header)
   const valid =
-    content.length > MAGIC.length + DIGEST_BYTES &&
+    content.length > header &&
     content.subarray(0, MAGIC.length).equals(MAGIC) &&
-    content.subarray(MAGIC.length, MAGIC.length + DIGEST_BYTES).equals(sha256(key, data))
+    (coverage.equals(PARTIAL) || coverage.equals(FULL)) &&
+    content.subarray(MAGIC.length + 1, header).equals(sha256(key, coverage, data))
   if (!valid) debug(`code cache ${file}: corrupt, ignored`)
-  return valid ? data : undefined
+  return valid ? {data, full: coverage.equals(FULL)} : undefined
 }
 
 function writeCache(entry) {
   const temp = `${entry.cacheFile}.${process.pid}-${Math.random().toString(36).slice(2)}.tmp`
   try {
     const data = entry.script.createCachedData()
+    const coverage = entry.full ? FULL : PARTIAL
     fs.mkdirSync(path.dirname(entry.cacheFile), {recursive: true})
-    fs.writeFileSync(temp, Buffer.concat([MAGIC, sha256(entry.key, data), data]), {flag: 'wx'})
+    fs.writeFileSync(temp, Buffer.concat([MAGIC, coverage, sha256(entry.key, coverage, data), data]), {flag: 'wx'})
     fs.renameSync(temp, entry.cacheFile)
     debug(`code cache ${entry.cacheFile}: written (${data.length} bytes)`)
     prune(entry.cacheFile, entry.prefix)
@@ -137,19 +151,38 @@ function loadBundle(file) {
   } catch (error) {
     debug(`code cache for ${file}: no cache directory: ${error.message}`)
   }
-  const cachedData = cacheFile && readCache(cacheFile, key)
-  const script = new vm.Script(`${WRAPPER_HEAD}${bytes.toString('utf8')}${WRAPPER_TAIL}`, {cachedData, filename: file})
-  if (cachedData && !script.cachedDataRejected) {
-    debug(`code cache ${cacheFile}: accepted`)
-  } else if (cacheFile) {
-    debug(`code cache ${cacheFile}: ${cachedData ? 'rejected' : 'absent'}`)
-    pending.push({cacheFile, flags, key, prefix, script})
+  const cached = cacheFile && readCache(cacheFile, key)
+  const script = new vm.Script(`${WRAPPER_HEAD}${bytes.toString('utf8')}${WRAPPER_TAIL}`, {cachedData: cached?.data, filename: file})
+  if (cacheFile) {
+    const entry = {cacheFile, flags, full: false, key, prefix, script}
+    compiled.set(file, entry)
+    if (cached && !script.cachedDataRejected) {
+      debug(`code cache ${cacheFile}: accepted`)
+      entry.full = cached.full
+    } else {
+      debug(`code cache ${cacheFile}: ${cached ? 'rejected' : 'absent'}`)
+      pending.push(entry)
+    }
   }
   // This file's require: the bundles require only built-ins, and would resolve a
   // package through the same node_modules directories from dist/ as from bin/.
   const bundleModule = {exports: {}}
   script.runInThisContext().call(bundleModule.exports, bundleModule.exports, require, bundleModule, file, path.dirname(file), importFromEntry)
   return bundleModule.exports
+}
+
+/**
+ * Records that this run ran the whole of bundle `file` that a run of its kind
+ * runs, so that its cache holds the code of every function that run calls.
+ * A partial cache that this run accepted is written again at exit.
+ */
+function cacheAfterFullRun(file) {
+  const entry = compiled.get(file)
+  if (!entry || entry.full) return
+  entry.full = true
+  if (pending.includes(entry)) return
+  debug(`code cache ${entry.cacheFile}: partial, written again at exit`)
+  pending.push(entry)
 }
 
 function importFromEntry(specifier) {
@@ -193,10 +226,14 @@ for (const name of ['stdout', 'stderr']) {
 
 async function main() {
   const argv = process.argv.slice(2)
+  const dist = path.join(__dirname, '..', 'dist')
   // An up-to-date fetch ends in the first, small bundle; everything else goes on
   // to the fast path with what the first learnt, and from there maybe to oclif.
-  const handoff = loadBundle(path.join(__dirname, '..', 'dist', 'up-to-date.bundle.cjs')).tryUpToDate(argv)
-  if (handoff !== true && !(await loadBundle(path.join(__dirname, '..', 'dist', 'fast-path.bundle.cjs')).tryFastPath(argv, handoff))) {
+  const upToDateBundle = path.join(dist, 'up-to-date.bundle.cjs')
+  const handoff = loadBundle(upToDateBundle).tryUpToDate(argv)
+  if (handoff === true) {
+    cacheAfterFullRun(upToDateBundle)
+  } else if (!(await loadBundle(path.join(dist, 'fast-path.bundle.cjs')).tryFastPath(argv, handoff))) {
     // Before oclif and any command: they may change V8 flags.
     flushCodeCache()
     const {execute} = await import('@oclif/core')

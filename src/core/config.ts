@@ -255,7 +255,7 @@ const CONNECTION_STRING_SECRETS = /(?:^|;)\s*(?:AccountKey|SharedAccessSignature
 export function secretValues(): string[] {
   const values = SECRET_VARIABLES.map((name) => env()[name])
   const connectionString = env().AZURE_STORAGE_CONNECTION_STRING ?? ''
-  for (const match of connectionString.matchAll(CONNECTION_STRING_SECRETS)) values.push(match[1]?.trim())
+  if (connectionString !== '') for (const match of connectionString.matchAll(CONNECTION_STRING_SECRETS)) values.push(match[1]?.trim())
   return values.filter((value): value is string => value !== undefined && value.length >= 4)
 }
 

@@ -14,7 +14,7 @@ import {removeTempDirs, tempDir} from '../support/temp-dirs.js'
 
 const sha = (data: Buffer | string): string => createHash('sha256').update(data).digest('hex')
 const OBJECT = `/public-builds/busybox/${V}/amd64/busybox`
-const MAGIC_AND_DIGEST = 8 + 32
+const MAGIC_AND_DIGEST = 8 + 1 + 32
 
 let server: ArtifactServer
 let amd64: Buffer
@@ -72,7 +72,7 @@ async function onlyCacheFile(bundle: string): Promise<string> {
   return files[0]!
 }
 
-/** A cold fetch, then an up-to-date one, which accepts the up-to-date bundle's cache. */
+/** A cold fetch, then an up-to-date one, which leaves a full cache of the up-to-date bundle. */
 async function warm(): Promise<CliResult> {
   const cold = await fetch()
   assert.equal(cold.code, 0, cold.stderr)
@@ -94,8 +94,20 @@ describe('the V8 code cache of the bundles', () => {
     const upToDateCache = await onlyCacheFile('up-to-date')
     const before = await stat(upToDateCache)
     assert.ok(before.size > MAGIC_AND_DIGEST)
-    assert.equal((await readFile(upToDateCache)).subarray(0, 8).toString(), 'E2BV8C1\n')
+    const written = await readFile(upToDateCache)
+    assert.deepEqual([written.subarray(0, 8).toString(), written[8]], ['E2BV8C2\n', 0], 'written by a partial run of the bundle')
     assert.ok((await stat(await onlyCacheFile('fast-path'))).size > before.size, 'the up-to-date bundle is the smaller one')
+
+    // The cold run compiled only the start of the up-to-date bundle: the first
+    // up-to-date fetch, which runs all of it, writes its cache again, once.
+    const first = await fetch()
+    assert.equal(first.code, 0, first.stderr)
+    assert.deepEqual(events(first, 'up-to-date'), ['accepted', 'partial', 'written'])
+    const full = await readFile(upToDateCache)
+    assert.equal(full[8], 1, 'written by a full run')
+    assert.ok(full.length > written.length, `the full cache (${full.length} bytes) holds more code than the partial one (${written.length})`)
+    const rewritten = await stat(upToDateCache)
+    assert.notEqual(rewritten.ino, before.ino, 'replaced by a rename')
 
     for (let run = 0; run < 2; run++) {
       const noop = await fetch()
@@ -106,8 +118,13 @@ describe('the V8 code cache of the bundles', () => {
       assert.deepEqual(events(noop, 'undici-lite'), [], 'an up-to-date fetch never loads undici')
     }
     const afterRuns = await stat(upToDateCache)
-    assert.equal(afterRuns.mtimeMs, before.mtimeMs, 'an accepted cache is not rewritten')
-    assert.equal(afterRuns.ino, before.ino)
+    assert.equal(afterRuns.mtimeMs, rewritten.mtimeMs, 'a full cache that was accepted is not rewritten')
+    assert.equal(afterRuns.ino, rewritten.ino)
+    await writeFile(out(), 'stale')
+    const again = await fetch()
+    assert.equal(JSON.parse(again.stdout).status, 'fetched')
+    assert.deepEqual(events(again, 'up-to-date'), ['accepted'], 'a cold fetch keeps the full cache')
+    assert.deepEqual(await readFile(upToDateCache), full)
   })
 
   it('survives a run that set --liftoff-only: that run writes no cache of the bundles, and the next run still accepts them', async () => {
@@ -132,7 +149,7 @@ describe('the V8 code cache of the bundles', () => {
 
     const next = await fetch()
     assert.equal(next.code, 0, next.stderr)
-    assert.deepEqual(events(next, 'up-to-date'), ['accepted'])
+    assert.deepEqual(events(next, 'up-to-date'), ['accepted', 'partial', 'written'], 'the first up-to-date run, as after any cold one')
   })
 
   it('is written by a cold fetch before it sets --liftoff-only, so that later runs accept it', async () => {
@@ -141,7 +158,7 @@ describe('the V8 code cache of the bundles', () => {
     assert.deepEqual(events(cold, 'up-to-date'), ['absent', 'written'])
     assert.deepEqual(events(cold, 'fast-path'), ['absent', 'written'])
     const noop = await fetch()
-    assert.deepEqual(events(noop, 'up-to-date'), ['accepted'])
+    assert.deepEqual(events(noop, 'up-to-date'), ['accepted', 'partial', 'written'])
     await writeFile(out(), 'stale')
     const again = await fetch()
     assert.equal(JSON.parse(again.stdout).status, 'fetched')
@@ -149,6 +166,8 @@ describe('the V8 code cache of the bundles', () => {
   })
 
   for (const [name, corrupt] of [
+    ['a coverage byte that no run writes', (data: Buffer) => Buffer.from(data).fill(7, 8, 9)],
+    ['a full cache marked partial, under its old digest', (data: Buffer) => Buffer.from(data).fill(0, 8, 9)],
     ['a flipped byte in the data', (data: Buffer) => Buffer.from(data).fill(data[MAGIC_AND_DIGEST + 100]! ^ 0xff, MAGIC_AND_DIGEST + 100, MAGIC_AND_DIGEST + 101)],
     ['a truncated file', (data: Buffer) => data.subarray(0, Math.floor(data.length / 2))],
     ['a header alone', (data: Buffer) => data.subarray(0, MAGIC_AND_DIGEST)],

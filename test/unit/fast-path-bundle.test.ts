@@ -24,8 +24,9 @@ after(removeTempDirs)
 describe('the bundles that bin/run.js loads (built by npm run build)', () => {
   it('are what bin/run.js, a CommonJS file, loads: the up-to-date bundle first, then the fast path', async () => {
     const runner = await readFile(path.join(PROJECT_ROOT, 'bin', 'run.js'), 'utf8')
-    const upToDate = runner.search(/loadBundle\(path\.join\(__dirname, '\.\.', 'dist', 'up-to-date\.bundle\.cjs'\)\)\.tryUpToDate\(argv\)/)
-    const fastPath = runner.search(/loadBundle\(path\.join\(__dirname, '\.\.', 'dist', 'fast-path\.bundle\.cjs'\)\)\.tryFastPath\(argv, handoff\)/)
+    assert.match(runner, /const dist = path\.join\(__dirname, '\.\.', 'dist'\)/)
+    const upToDate = runner.search(/const upToDateBundle = path\.join\(dist, 'up-to-date\.bundle\.cjs'\)\n\s*const handoff = loadBundle\(upToDateBundle\)\.tryUpToDate\(argv\)/)
+    const fastPath = runner.search(/loadBundle\(path\.join\(dist, 'fast-path\.bundle\.cjs'\)\)\.tryFastPath\(argv, handoff\)/)
     assert.ok(upToDate > 0 && fastPath > upToDate, 'bin/run.js loads the up-to-date bundle, then the fast path with its handoff')
     assert.deepEqual(JSON.parse(await readFile(path.join(PROJECT_ROOT, 'bin', 'package.json'), 'utf8')), {type: 'commonjs'})
   })

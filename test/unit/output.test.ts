@@ -37,6 +37,21 @@ describe('redact', () => {
       delete process.env.GITHUB_TOKEN
     }
   })
+
+  it('hides each kind alone, in any case, and leaves a line without any of them as it is', () => {
+    assert.equal(redact('from HTTPS://user:pw@host/b'), 'from HTTPS://host/b')
+    assert.equal(redact('from s3://bucket/key?X-Amz-Signature=abc ok'), 'from s3://bucket/key ok')
+    assert.equal(redact('AUTHORIZATION: BASIC dXNlcjpwdw== sent'), 'AUTHORIZATION: BASIC *** sent')
+    assert.equal(redact('AuThOrIzAtIoN:Token zzz'), 'AuThOrIzAtIoN:Token ***')
+    const line = 'busybox 1.36.1/amd64 is up to date at .busybox/1.36.1/amd64/busybox (sha256 3d9f2889d678…)'
+    assert.equal(redact(line), line)
+    process.env.AZURE_STORAGE_CONNECTION_STRING = 'DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=c2VjcmV0a2V5;EndpointSuffix=core.windows.net'
+    try {
+      assert.equal(redact('key c2VjcmV0a2V5 in a message'), 'key *** in a message')
+    } finally {
+      delete process.env.AZURE_STORAGE_CONNECTION_STRING
+    }
+  })
 })
 
 describe('spinnerAllowed', () => {
