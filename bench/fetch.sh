@@ -14,7 +14,8 @@
 #
 # usage: bash bench/fetch.sh [noop|cold-small|cold-small-nodelay|cold-large|all]
 # Run counts: NOOP_RUNS (40), SMALL_RUNS (30), LARGE_RUNS (5), RSS_RUNS (3);
-# REPEATS (5) hyperfine invocations per case, LARGE_REPEATS (2) for cold-large,
+# REPEATS (5) hyperfine invocations per case, NOOP_REPEATS (9) for the no-op cases,
+# LARGE_REPEATS (2) for cold-large,
 # in alternating order.
 set -euo pipefail
 
@@ -41,6 +42,10 @@ esac
 
 NOOP_RUNS=${NOOP_RUNS:-40}
 REPEATS=${REPEATS:-5}
+# A no-op is a few milliseconds of work on top of Node's start, and one
+# invocation's ratio against node -e 0 moves by 0.3x or more on a shared
+# machine; the median of more of them is steadier. Each is about 8 s.
+NOOP_REPEATS=${NOOP_REPEATS:-9}
 LARGE_REPEATS=${LARGE_REPEATS:-2}
 SMALL_RUNS=${SMALL_RUNS:-30}
 LARGE_RUNS=${LARGE_RUNS:-5}
@@ -255,7 +260,7 @@ bench_noop() {
   local out="$work/noop/busybox"
   $(tool_fetch busybox "$SMALL_VERSION" "$out") --quiet
   stop_server # up to date means no network: nothing may need the server now
-  log "noop: up-to-date fetch vs node -e 0 and today ($REPEATS x $NOOP_RUNS runs)"
+  log "noop: up-to-date fetch vs node -e 0 and today ($NOOP_REPEATS x $NOOP_RUNS runs)"
   local opts=(-N --warmup 5 --runs "$NOOP_RUNS")
   local cmd_tool=(-n tool "$(tool_fetch busybox "$SMALL_VERSION" "$out")")
   local cmd_today=(-n today "$(today_fetch busybox "$SMALL_VERSION" "$out")")
@@ -268,10 +273,10 @@ bench_noop() {
   write_lock "$repo_dir" "$fixture"
   local cmd_locked=(-n locked "$(tool_fetch busybox "$SMALL_VERSION" "$out") --locked")
   (cd "$repo_dir" && $(tool_fetch busybox "$SMALL_VERSION" "$out") --locked --quiet) || die "noop: the locked fetch failed"
-  repeat_hyperfine noop "$REPEATS" opts cmd_tool cmd_node cmd_today
-  log "noop-locked: the up-to-date fetch with a lock vs without, in the lock's directory ($REPEATS x $NOOP_RUNS runs)"
+  repeat_hyperfine noop "$NOOP_REPEATS" opts cmd_tool cmd_node cmd_today
+  log "noop-locked: the up-to-date fetch with a lock vs without, in the lock's directory ($NOOP_REPEATS x $NOOP_RUNS runs)"
   local cmd_plain=(-n tool "$(tool_fetch busybox "$SMALL_VERSION" "$out") --no-lock")
-  (cd "$repo_dir" && repeat_hyperfine noop-locked "$REPEATS" opts cmd_locked cmd_node cmd_plain)
+  (cd "$repo_dir" && repeat_hyperfine noop-locked "$NOOP_REPEATS" opts cmd_locked cmd_node cmd_plain)
 }
 
 write_lock() { # dir file: dir/e2b-artifacts.lock pinning file as busybox $SMALL_VERSION/$ARCH
