@@ -172,9 +172,10 @@ function loadBundle(file) {
 }
 
 /**
- * Records that this run ran the whole of bundle `file` that a run of its kind
- * runs, so that its cache holds the code of every function that run calls.
- * A partial cache that this run accepted is written again at exit.
+ * Records that this run took bundle `file`'s longest path (an up-to-date fetch
+ * runs all of the up-to-date bundle), so that a cache written from it holds
+ * the code of everything later runs call. A partial cache that this run
+ * accepted is written again at exit.
  */
 function cacheAfterFullRun(file) {
   const entry = compiled.get(file)
