@@ -1,4 +1,4 @@
-import {constants, createWriteStream} from 'node:fs'
+import {constants} from 'node:fs'
 import {type FileHandle, chmod, link, lstat, mkdir, open, readdir, rename, rm} from 'node:fs/promises'
 import path from 'node:path'
 import type {Readable} from 'node:stream'
@@ -7,6 +7,7 @@ import {pipeline} from 'node:stream/promises'
 import {ConflictError, IntegrityError, NotFoundError, OperationalError} from '../core/errors.js'
 import type {FileLocation} from '../core/location.js'
 import {assertSafeKey, joinKey} from '../core/keys.js'
+import {FileSink} from '../core/file-sink.js'
 import {discard, released, tempPathFor} from '../core/temp-files.js'
 import {HashingStream, declaredContent} from '../integrity/hash.js'
 import type {ObjectBody, ObjectInfo, ReadOptions, RefusedEntry, Store, WriteOptions} from './store.js'
@@ -166,8 +167,8 @@ export class FileStore implements Store {
     try {
       const hashing = new HashingStream({expect: declaredContent(options, finalPath)})
       const source = Buffer.isBuffer(body) ? [body] : body
-      // 'wx' is O_CREAT|O_EXCL: it never opens an existing name, a link included.
-      await pipeline(source, hashing, createWriteStream(temp, {flags: 'wx', flush: true, mode: 0o600}))
+      // FileSink opens with 'wx' (O_CREAT|O_EXCL: never an existing name, a link included) and syncs before it finishes.
+      await pipeline(source, hashing, new FileSink(temp, 0o600))
       await chmod(temp, modeFor(options))
       await this.publish(temp, finalPath, options.precondition)
       released(temp)
